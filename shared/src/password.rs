@@ -1,0 +1,169 @@
+//! argon2id password hashing (OWASP parameters), always off the async executor.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{phc::PasswordHash, PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::ApiError;
+
+/// Password length rule (OWASP ASVS 5.0 V6.2), counted in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// argon2id with m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    argon2: Argon2<'static>,
+    /// A hash of a random password, verified against when the user does not exist so that
+    /// an unknown user costs the same as a wrong password. Made once per process.
+    dummy_hash: OnceLock<String>,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new() -> Self {
+        let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP argon2 parameters are valid");
+        Self {
+            inner: Arc::new(Inner {
+                argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+                dummy_hash: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Builds the dummy hash now (in `main` of functions that log users in), so the first
+    /// unknown-user login costs what every later one does.
+    pub async fn warm_up(&self) -> Result<(), ApiError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.dummy_hash().map(|_| ()))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) with a fresh random salt.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.hash(&password))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    /// Whether `password` matches `phc`; with `None` (no such user) it verifies against the
+    /// dummy hash and answers `false`, taking the same time.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let known = phc.is_some();
+            let hash = match phc {
+                Some(phc) => phc,
+                None => inner.dummy_hash()?.to_owned(),
+            };
+            Ok(inner.verify(&password, &hash) && known)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+impl Inner {
+    fn hash(&self, password: &str) -> Result<String, ApiError> {
+        self.argon2
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::internal(format!("argon2 hash failed: {e}")))
+    }
+
+    fn verify(&self, password: &str, phc: &str) -> bool {
+        // A stored hash that does not parse verifies nothing (and is logged, without itself).
+        match PasswordHash::new(phc) {
+            Ok(parsed) => self
+                .argon2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => {
+                tracing::error!("stored password hash is not a valid PHC string");
+                false
+            }
+        }
+    }
+
+    fn dummy_hash(&self) -> Result<&str, ApiError> {
+        if let Some(hash) = self.dummy_hash.get() {
+            return Ok(hash);
+        }
+        let random_password = crate::tokens::random_id()?;
+        let hash = self.hash(&random_password)?;
+        Ok(self.dummy_hash.get_or_init(|| hash))
+    }
+}
+
+/// `weak_password` unless 8..=1024 characters.
+pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::WeakPassword(
+            "Password must be 8 to 1024 characters long",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_is_argon2id_phc_at_owasp_parameters_and_verifies() {
+        let hasher = PasswordHasher::new();
+        let phc = hasher.hash("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(hasher
+            .verify("correct horse".into(), Some(phc.clone()))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify("wrong horse".into(), Some(phc.clone()))
+            .await
+            .unwrap());
+        let again = hasher.hash("correct horse".into()).await.unwrap();
+        assert_ne!(phc, again, "salts must differ");
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_verifies() {
+        let hasher = PasswordHasher::new();
+        hasher.warm_up().await.unwrap();
+        assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn corrupt_stored_hash_does_not_verify() {
+        let hasher = PasswordHasher::new();
+        assert!(!hasher
+            .verify("x".into(), Some("not-a-phc".into()))
+            .await
+            .unwrap());
+    }
+
+    #[test]
+    fn policy_counts_characters() {
+        assert!(check_password_policy("1234567").is_err());
+        assert!(check_password_policy("12345678").is_ok());
+        assert!(check_password_policy(&"é".repeat(1024)).is_ok());
+        assert!(check_password_policy(&"é".repeat(1025)).is_err());
+        assert_eq!(
+            check_password_policy("short").unwrap_err().code(),
+            "weak_password"
+        );
+    }
+}

@@ -1,0 +1,633 @@
+//! DynamoDB implementations of the stores. The only code that knows attribute names.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::{RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore};
+use crate::config::{LockoutPolicy, TableNames};
+use crate::error::StoreError;
+use crate::tokens::Claims;
+
+type Item = HashMap<String, AttributeValue>;
+
+// users table
+const USERNAME: &str = "username";
+const PASSWORD_HASH: &str = "password_hash";
+const CREATED_AT: &str = "created_at";
+const ROLES: &str = "roles";
+const FAILED_LOGINS: &str = "failed_logins";
+const LOCKED_UNTIL: &str = "locked_until";
+// revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
+// session, `user#<username>` for a "logged out everywhere" cutoff.
+const JTI: &str = "jti";
+const EXPIRES_AT: &str = "expires_at";
+const REVOKED_BEFORE: &str = "revoked_before";
+const SESSION_KEY_PREFIX: &str = "sid#";
+const USER_KEY_PREFIX: &str = "user#";
+// sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
+const SID: &str = "sid";
+const LAST_REFRESHED_AT: &str = "last_refreshed_at";
+const USER_AGENT: &str = "user_agent";
+const SOURCE_IP: &str = "source_ip";
+const REFRESH_JTI: &str = "refresh_jti";
+const PREVIOUS_REFRESH_JTI: &str = "previous_refresh_jti";
+const ROTATED_AT: &str = "rotated_at";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn malformed(what: &str) -> StoreError {
+    StoreError::Other(format!("malformed item: {what}").into())
+}
+
+/// Outages, timeouts and throttling (after the SDK's own retries) are `Unavailable`, so
+/// callers fail closed with 503; anything else is a bug or misconfiguration.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: StdError + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let unavailable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => matches!(
+            e.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "ServiceUnavailableException"
+            )
+        ),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(err))
+    } else {
+        StoreError::Other(Box::new(err))
+    }
+}
+
+fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
+}
+
+// ---------------------------------------------------------------- users
+
+pub struct DynamoDbUsers {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbUsers {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        username: get_s(item, USERNAME).ok_or_else(|| malformed("user without username"))?,
+        password_hash: get_s(item, PASSWORD_HASH)
+            .ok_or_else(|| malformed("user without password_hash"))?,
+        created_at: get_n(item, CREATED_AT).unwrap_or(0),
+        roles: item
+            .get(ROLES)
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|r| r.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
+        failed_logins: get_n(item, FAILED_LOGINS)
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0),
+        locked_until: get_n(item, LOCKED_UNTIL).unwrap_or(0),
+    })
+}
+
+#[async_trait]
+impl UserStore for DynamoDbUsers {
+    async fn create(&self, user: &UserRecord) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(USERNAME, s(&user.username))
+            .item(PASSWORD_HASH, s(&user.password_hash))
+            .item(CREATED_AT, n(user.created_at))
+            .item(ROLES, AttributeValue::L(user.roles.iter().map(s).collect()))
+            .item(FAILED_LOGINS, n(0))
+            // Never overwrite: two racing registrations get one 201 and one 409.
+            .condition_expression("attribute_not_exists(#u)")
+            .expression_attribute_names("#u", USERNAME)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_check_failed(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item().map(user_from_item).transpose()
+    }
+
+    async fn record_failed_login(
+        &self,
+        username: &str,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<u64>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .update_expression("ADD #f :one")
+            .condition_expression("attribute_exists(#u)")
+            .expression_attribute_names("#f", FAILED_LOGINS)
+            .expression_attribute_names("#u", USERNAME)
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err) if conditional_check_failed(&err) => return Ok(None),
+            Err(err) => return Err(classify(err)),
+        };
+        let failures = out
+            .attributes()
+            .and_then(|a| get_n(a, FAILED_LOGINS))
+            .unwrap_or(0);
+        if failures < u64::from(policy.max_failures) {
+            return Ok(None);
+        }
+        let locked_until = now + policy.lockout.as_secs();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .update_expression("SET #l = :until, #f = :zero")
+            .expression_attribute_names("#l", LOCKED_UNTIL)
+            .expression_attribute_names("#f", FAILED_LOGINS)
+            .expression_attribute_values(":until", n(locked_until))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Some(locked_until))
+    }
+
+    async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .update_expression("SET #f = :zero REMOVE #l")
+            .condition_expression("attribute_exists(#u)")
+            .expression_attribute_names("#f", FAILED_LOGINS)
+            .expression_attribute_names("#l", LOCKED_UNTIL)
+            .expression_attribute_names("#u", USERNAME)
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if conditional_check_failed(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .update_expression("SET #h = :h")
+            .condition_expression("attribute_exists(#u)")
+            .expression_attribute_names("#h", PASSWORD_HASH)
+            .expression_attribute_names("#u", USERNAME)
+            .expression_attribute_values(":h", s(password_hash))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- revoked tokens
+
+pub struct DynamoDbRevokedTokens {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbRevokedTokens {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put(
+        &self,
+        key: String,
+        expires_at: u64,
+        cutoff: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(JTI, s(key))
+            .item(EXPIRES_AT, n(expires_at));
+        if let Some(cutoff) = cutoff {
+            put = put.item(REVOKED_BEFORE, n(cutoff));
+        }
+        put.send().await.map_err(classify)?;
+        Ok(())
+    }
+}
+
+/// How often unprocessed keys of a BatchGetItem are asked for again before we give up
+/// (and fail closed).
+const BATCH_GET_ATTEMPTS: u32 = 3;
+
+#[async_trait]
+impl RevocationStore for DynamoDbRevokedTokens {
+    async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError> {
+        let session_key = format!("{SESSION_KEY_PREFIX}{}", claims.sid);
+        let user_key = format!("{USER_KEY_PREFIX}{}", claims.sub);
+        let keys = [claims.jti.as_str(), &session_key, &user_key]
+            .into_iter()
+            .map(|k| HashMap::from([(JTI.to_owned(), s(k))]))
+            .collect::<Vec<_>>();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            let items = out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for item in items {
+                // DynamoDB removes expired items lazily: one past its TTL counts as absent.
+                if get_n(item, EXPIRES_AT).is_none_or(|e| e <= now) {
+                    continue;
+                }
+                let key = get_s(item, JTI).unwrap_or_default();
+                if key == user_key {
+                    if get_n(item, REVOKED_BEFORE).is_some_and(|cutoff| claims.iat < cutoff) {
+                        return Ok(true);
+                    }
+                } else {
+                    return Ok(true);
+                }
+            }
+            match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = rest.clone();
+                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+                }
+                _ => return Ok(false),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "revocation check left keys unprocessed after retries".into(),
+        ))
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put(jti.to_owned(), expires_at, None).await
+    }
+
+    async fn revoke_session(&self, sid: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put(format!("{SESSION_KEY_PREFIX}{sid}"), expires_at, None)
+            .await
+    }
+
+    async fn revoke_user_tokens_before(
+        &self,
+        username: &str,
+        cutoff: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.put(
+            format!("{USER_KEY_PREFIX}{username}"),
+            expires_at,
+            Some(cutoff),
+        )
+        .await
+    }
+}
+
+// ---------------------------------------------------------------- sessions
+
+pub struct DynamoDbSessions {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbSessions {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn session_from_item(item: &Item) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        username: get_s(item, USERNAME).ok_or_else(|| malformed("session without username"))?,
+        sid: get_s(item, SID).ok_or_else(|| malformed("session without sid"))?,
+        created_at: get_n(item, CREATED_AT).unwrap_or(0),
+        last_refreshed_at: get_n(item, LAST_REFRESHED_AT).unwrap_or(0),
+        expires_at: get_n(item, EXPIRES_AT).unwrap_or(0),
+        user_agent: get_s(item, USER_AGENT),
+        source_ip: get_s(item, SOURCE_IP),
+        refresh_jti: get_s(item, REFRESH_JTI).unwrap_or_default(),
+    })
+}
+
+#[async_trait]
+impl SessionStore for DynamoDbSessions {
+    async fn create(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(USERNAME, s(&session.username))
+            .item(SID, s(&session.sid))
+            .item(CREATED_AT, n(session.created_at))
+            .item(LAST_REFRESHED_AT, n(session.last_refreshed_at))
+            .item(EXPIRES_AT, n(session.expires_at))
+            .item(REFRESH_JTI, s(&session.refresh_jti));
+        if let Some(ua) = &session.user_agent {
+            put = put.item(USER_AGENT, s(ua));
+        }
+        if let Some(ip) = &session.source_ip {
+            put = put.item(SOURCE_IP, s(ip));
+        }
+        put.send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#u = :u")
+                .expression_attribute_names("#u", USERNAME)
+                .expression_attribute_values(":u", s(username))
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                let session = session_from_item(item)?;
+                if session.expires_at > now {
+                    sessions.push(session);
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start_key = Some(key.clone()),
+                _ => return Ok(sessions),
+            }
+        }
+    }
+
+    async fn get(
+        &self,
+        username: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .key(SID, s(sid))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .item()
+            .map(session_from_item)
+            .transpose()?
+            .filter(|s| s.expires_at > now))
+    }
+
+    async fn delete(&self, username: &str, sid: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .key(SID, s(sid))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        username: &str,
+        sid: &str,
+        presented_jti: &str,
+        next_jti: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<Rotation, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .key(SID, s(sid))
+            .update_expression(
+                "SET #cur = :next, #prev = :presented, #rot = :now, #last = :now, #exp = :exp",
+            )
+            .condition_expression("#cur = :presented AND #exp > :now")
+            .expression_attribute_names("#cur", REFRESH_JTI)
+            .expression_attribute_names("#prev", PREVIOUS_REFRESH_JTI)
+            .expression_attribute_names("#rot", ROTATED_AT)
+            .expression_attribute_names("#last", LAST_REFRESHED_AT)
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":next", s(next_jti))
+            .expression_attribute_values(":presented", s(presented_jti))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(expires_at))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Rotation::Rotated),
+            Err(err) if conditional_check_failed(&err) => err,
+            Err(err) => return Err(classify(err)),
+        };
+        let old = match err.into_service_error() {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => e.item,
+            _ => None,
+        };
+        let Some(old) = old.filter(|item| get_n(item, EXPIRES_AT).is_some_and(|e| e > now)) else {
+            return Ok(Rotation::NoSession);
+        };
+        if get_s(&old, PREVIOUS_REFRESH_JTI).as_deref() == Some(presented_jti) {
+            return Ok(Rotation::RecentlySpent {
+                rotated_at: get_n(&old, ROTATED_AT).unwrap_or(0),
+            });
+        }
+        Ok(Rotation::Reused)
+    }
+}
+
+// ---------------------------------------------------------------- table setup
+
+/// Creates the three tables (with TTL on `expires_at`) when missing; safe to run again.
+/// Used by `make run`, the tests and the `create-tables` tool; in AWS the SAM template
+/// owns the tables.
+pub async fn ensure_tables(client: &Client, tables: &TableNames) -> Result<(), StoreError> {
+    let key = |name: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(|e| StoreError::Other(Box::new(e)))
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| StoreError::Other(Box::new(e)))
+    };
+    let specs = [
+        (&tables.users, vec![(USERNAME, KeyType::Hash)], false),
+        (&tables.revoked_tokens, vec![(JTI, KeyType::Hash)], true),
+        (
+            &tables.sessions,
+            vec![(USERNAME, KeyType::Hash), (SID, KeyType::Range)],
+            true,
+        ),
+    ];
+    for (table, keys, ttl) in specs {
+        let mut create = client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (name, key_type) in keys {
+            create = create
+                .key_schema(key(name, key_type)?)
+                .attribute_definitions(attr(name)?);
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+            Err(err) => return Err(classify(err)),
+        }
+        if ttl {
+            enable_ttl(client, table).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(classify)?;
+    let status = current
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status());
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        return Ok(());
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name(EXPIRES_AT)
+        .enabled(true)
+        .build()
+        .map_err(|e| StoreError::Other(Box::new(e)))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(classify)?;
+    Ok(())
+}

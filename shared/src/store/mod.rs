@@ -1,0 +1,134 @@
+//! Storage behind traits: DynamoDB in production, in memory for unit tests.
+//!
+//! Only `dynamodb.rs` knows table layouts and attribute names.
+
+mod dynamodb;
+mod memory;
+
+use async_trait::async_trait;
+
+pub use dynamodb::{ensure_tables, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
+pub use memory::{InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
+
+use crate::config::LockoutPolicy;
+use crate::error::StoreError;
+use crate::tokens::Claims;
+
+/// A registered user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Lower-cased.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: u64,
+    pub roles: Vec<String>,
+    /// Wrong passwords since the last good login.
+    pub failed_logins: u32,
+    /// Epoch seconds until which logins are refused (0: not locked).
+    pub locked_until: u64,
+}
+
+impl std::fmt::Display for UserRecord {
+    // Never print the hash, even by accident.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user {}", self.username)
+    }
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts the user unless the name exists; `false` when it does (nothing is overwritten).
+    async fn create(&self, user: &UserRecord) -> Result<bool, StoreError>;
+    /// A strongly consistent read.
+    async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Counts a wrong password atomically; at `policy.max_failures` in a row the user is
+    /// locked until `now + policy.lockout` and the count starts again. Returns the lock
+    /// expiry when this failure locked the user.
+    async fn record_failed_login(
+        &self,
+        username: &str,
+        now: u64,
+        policy: LockoutPolicy,
+    ) -> Result<Option<u64>, StoreError>;
+    /// Clears the failure count and any lock after a good login.
+    async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError>;
+    /// Replaces the password hash of an existing user.
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// Revoked token ids, ended sessions and "logged out everywhere" cutoffs.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Whether the token's `jti`, its session or its user's cutoff refuses it:
+    /// one round trip for all three.
+    async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError>;
+    /// Refuses this token id until `expires_at` (the token's `exp`).
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
+    /// Refuses every token of the session until `expires_at`.
+    async fn revoke_session(&self, sid: &str, expires_at: u64) -> Result<(), StoreError>;
+    /// Refuses every token of the user issued before `cutoff`, until `expires_at`.
+    async fn revoke_user_tokens_before(
+        &self,
+        username: &str,
+        cutoff: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// One login's refresh family, as `/sessions` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub username: String,
+    pub sid: String,
+    pub created_at: u64,
+    pub last_refreshed_at: u64,
+    /// When the current refresh token expires; the record's TTL.
+    pub expires_at: u64,
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+    /// The one refresh token of this session that may still be spent.
+    pub refresh_jti: String,
+}
+
+/// What happened to a refresh token presented for rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was the current one; it is spent now and the new one is current.
+    Rotated,
+    /// It was the one spent just before the current one, at `rotated_at`.
+    RecentlySpent { rotated_at: u64 },
+    /// It is not (or no longer) a token this session knows: reuse of an old token.
+    Reused,
+    /// The session is gone (ended, expired or never existed).
+    NoSession,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Live sessions of the user (expired ones are left out even before TTL removes them).
+    async fn list(&self, username: &str, now: u64) -> Result<Vec<SessionRecord>, StoreError>;
+    async fn get(
+        &self,
+        username: &str,
+        sid: &str,
+        now: u64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+    async fn delete(&self, username: &str, sid: &str) -> Result<(), StoreError>;
+    /// Atomically spends `presented_jti` and makes `next_jti` current (a conditional write:
+    /// of two racing rotations with one token, one wins).
+    async fn rotate(
+        &self,
+        username: &str,
+        sid: &str,
+        presented_jti: &str,
+        next_jti: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<Rotation, StoreError>;
+}

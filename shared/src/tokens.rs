@@ -1,0 +1,423 @@
+//! Issuing and verifying wristbands (JWTs).
+//!
+//! Keys, header and validation rules are built once per process ([`TokenService::new`]);
+//! issuing and verifying are then pure CPU work with no allocation beyond the token itself.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Whether a token opens doors (`access`) or buys new wristbands (`refresh`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+/// The claims of every wristband token (API.md, "Tokens").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub jti: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+    #[serde(rename = "type")]
+    pub token_type: TokenType,
+    /// Present on access tokens only: `true` when issued by `/login`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh: Option<bool>,
+    pub sid: String,
+    /// Extra claims from the user record.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl Claims {
+    pub fn is_fresh(&self) -> bool {
+        self.fresh == Some(true)
+    }
+}
+
+/// What `/login` and `/refresh` answer, with the claims kept for the session record.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access: Claims,
+    pub refresh: Claims,
+}
+
+/// Who a new pair of tokens is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub username: &'a str,
+    pub roles: &'a [String],
+    pub sid: &'a str,
+}
+
+/// Keys and rules, built once per process.
+pub struct TokenService {
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+    header: Header,
+    validation: Validation,
+    algorithm: Algorithm,
+    issuer: String,
+    audience: String,
+    access_ttl: u64,
+    refresh_ttl: u64,
+}
+
+impl TokenService {
+    pub fn new(config: &Config) -> Self {
+        // One algorithm, pinned: the header's `alg` never chooses the verification
+        // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
+        let algorithm = Algorithm::HS256;
+        let mut header = Header::new(algorithm);
+        header.typ = Some("JWT".to_owned());
+        header.kid = Some(config.jwt_kid.clone());
+
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+
+        Self {
+            encoding_key: EncodingKey::from_secret(&config.jwt_secret),
+            decoding_key: DecodingKey::from_secret(&config.jwt_secret),
+            header,
+            validation,
+            algorithm,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            access_ttl: config.access_ttl.as_secs(),
+            refresh_ttl: config.refresh_ttl.as_secs(),
+        }
+    }
+
+    /// Access lifetime in seconds, the `expires_in` of a login answer.
+    pub fn access_ttl(&self) -> u64 {
+        self.access_ttl
+    }
+
+    /// Refresh lifetime in seconds: how long a session lives without a refresh.
+    pub fn refresh_ttl(&self) -> u64 {
+        self.refresh_ttl
+    }
+
+    /// Mints an access token and a refresh token of one session (`sid`).
+    pub fn issue_token_pair(
+        &self,
+        subject: Subject<'_>,
+        fresh: bool,
+        now: u64,
+    ) -> Result<TokenPair, ApiError> {
+        let access = self.claims(
+            subject,
+            TokenType::Access,
+            Some(fresh),
+            now,
+            self.access_ttl,
+        )?;
+        let refresh = self.claims(subject, TokenType::Refresh, None, now, self.refresh_ttl)?;
+        Ok(TokenPair {
+            access_token: self.sign(&access)?,
+            refresh_token: self.sign(&refresh)?,
+            access,
+            refresh,
+        })
+    }
+
+    fn claims(
+        &self,
+        subject: Subject<'_>,
+        token_type: TokenType,
+        fresh: Option<bool>,
+        now: u64,
+        ttl: u64,
+    ) -> Result<Claims, ApiError> {
+        Ok(Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.username.to_owned(),
+            jti: random_id()?,
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            token_type,
+            fresh,
+            sid: subject.sid.to_owned(),
+            roles: subject.roles.to_vec(),
+        })
+    }
+
+    /// Signs arbitrary claims with the process key (also used by tests to forge
+    /// tokens with bad claims but a good signature).
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ApiError> {
+        jsonwebtoken::encode(&self.header, claims, &self.encoding_key).map_err(ApiError::internal)
+    }
+
+    /// Checks signature, algorithm, `iss`, `aud`, `exp`, `nbf` (zero leeway) and `type`.
+    /// Revocation is the caller's next step (it needs the store).
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
+            .map_err(|err| self.explain(token, err.kind()))?;
+        let claims = data.claims;
+        if claims.token_type != expected {
+            return Err(ApiError::InvalidToken(match expected {
+                TokenType::Access => "Only access tokens are accepted here",
+                TokenType::Refresh => "Only refresh tokens are accepted here",
+            }));
+        }
+        Ok(claims)
+    }
+
+    fn explain(&self, token: &str, kind: &ErrorKind) -> ApiError {
+        ApiError::InvalidToken(match kind {
+            ErrorKind::ExpiredSignature => return ApiError::TokenExpired,
+            ErrorKind::InvalidSignature => "Signature verification failed",
+            ErrorKind::ImmatureSignature => "Token is not valid yet (nbf is in the future)",
+            ErrorKind::InvalidIssuer => "Token issuer is not accepted",
+            ErrorKind::InvalidAudience => "Token audience is not accepted",
+            ErrorKind::InvalidAlgorithm => "Token algorithm is not allowed",
+            ErrorKind::MissingRequiredClaim(_) => "Token is missing a required claim",
+            _ if self.header_alg_is_foreign(token) => "Token algorithm is not allowed",
+            ErrorKind::Json(_) => "Token claims are malformed",
+            _ => "Token is malformed",
+        })
+    }
+
+    /// On a decoding failure: was it because the header names another `alg` (e.g. `none`,
+    /// which jsonwebtoken cannot even parse)? Only used to word the error.
+    fn header_alg_is_foreign(&self, token: &str) -> bool {
+        let Some(header) = token.split('.').next() else {
+            return false;
+        };
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(header) else {
+            return false;
+        };
+        #[derive(Deserialize)]
+        struct AlgOnly {
+            alg: Option<serde_json::Value>,
+        }
+        match serde_json::from_slice::<AlgOnly>(&bytes) {
+            Ok(AlgOnly { alg: Some(alg) }) => alg.as_str() != Some(self.algorithm_name()),
+            _ => false,
+        }
+    }
+
+    fn algorithm_name(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
+            _ => "",
+        }
+    }
+}
+
+/// 128 random bits, base64url: token ids and session ids.
+pub fn random_id() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::test_config;
+
+    fn service() -> TokenService {
+        TokenService::new(&test_config())
+    }
+
+    fn subject() -> (String, Vec<String>, String) {
+        ("alice".into(), vec!["user".into()], "sid-1".into())
+    }
+
+    fn pair(svc: &TokenService, now: u64) -> TokenPair {
+        let (u, r, s) = subject();
+        svc.issue_token_pair(
+            Subject {
+                username: &u,
+                roles: &r,
+                sid: &s,
+            },
+            true,
+            now,
+        )
+        .unwrap()
+    }
+
+    fn b64(v: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_the_contract_claims() {
+        let svc = service();
+        let p = pair(&svc, now_secs());
+        let access = svc.verify(&p.access_token, TokenType::Access).unwrap();
+        assert_eq!(access.sub, "alice");
+        assert_eq!(access.fresh, Some(true));
+        assert_eq!(access.exp - access.iat, 900);
+        assert_eq!(access.jti.len(), 22); // 16 bytes base64url
+        assert_ne!(access.jti, p.refresh.jti);
+        let refresh = svc.verify(&p.refresh_token, TokenType::Refresh).unwrap();
+        assert_eq!(refresh.sid, access.sid);
+        assert_eq!(refresh.fresh, None);
+        let header = jsonwebtoken::decode_header(&p.access_token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("test-kid"));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+    }
+
+    #[test]
+    fn wrong_type_is_refused() {
+        let svc = service();
+        let p = pair(&svc, now_secs());
+        let err = svc.verify(&p.refresh_token, TokenType::Access).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        let err = svc.verify(&p.access_token, TokenType::Refresh).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+
+    #[test]
+    fn expired_is_token_expired() {
+        let svc = service();
+        let p = pair(&svc, now_secs() - 901);
+        let err = svc.verify(&p.access_token, TokenType::Access).unwrap_err();
+        assert_eq!(err.code(), "token_expired");
+    }
+
+    #[test]
+    fn future_nbf_is_refused_without_leeway() {
+        let svc = service();
+        let mut claims = pair(&svc, now_secs()).access;
+        claims.nbf = now_secs() + 5;
+        let token = svc.sign(&claims).unwrap();
+        let err = svc.verify(&token, TokenType::Access).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+        assert!(err.to_string().contains("nbf"));
+    }
+
+    #[test]
+    fn wrong_issuer_and_audience_are_refused() {
+        let svc = service();
+        let base = pair(&svc, now_secs()).access;
+        let mut c = base.clone();
+        c.iss = "someone-else".into();
+        let err = svc
+            .verify(&svc.sign(&c).unwrap(), TokenType::Access)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Token issuer is not accepted");
+        let mut c = base;
+        c.aud = "other-clients".into();
+        let err = svc
+            .verify(&svc.sign(&c).unwrap(), TokenType::Access)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Token audience is not accepted");
+    }
+
+    #[test]
+    fn tampered_payload_fails_the_signature() {
+        let svc = service();
+        let p = pair(&svc, now_secs());
+        let parts: Vec<&str> = p.access_token.split('.').collect();
+        let mut claims = serde_json::to_value(&p.access).unwrap();
+        claims["sub"] = "admin".into();
+        let forged = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
+        let err = svc.verify(&forged, TokenType::Access).unwrap_err();
+        assert_eq!(err.to_string(), "Signature verification failed");
+    }
+
+    #[test]
+    fn another_key_is_refused() {
+        let svc = service();
+        let mut other_cfg = test_config();
+        other_cfg.jwt_secret = b"another-secret-another-secret-another".to_vec();
+        let other = TokenService::new(&other_cfg);
+        let p = pair(&other, now_secs());
+        let err = svc.verify(&p.access_token, TokenType::Access).unwrap_err();
+        assert_eq!(err.to_string(), "Signature verification failed");
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let svc = service();
+        let claims = serde_json::to_value(pair(&svc, now_secs()).access).unwrap();
+        let header = serde_json::json!({"alg": "none", "typ": "JWT"});
+        for token in [
+            format!("{}.{}.", b64(&header), b64(&claims)),
+            format!("{}.{}", b64(&header), b64(&claims)),
+        ] {
+            let err = svc.verify(&token, TokenType::Access).unwrap_err();
+            assert_eq!(err.code(), "invalid_token", "{token}");
+        }
+        let token = format!("{}.{}.", b64(&header), b64(&claims));
+        let err = svc.verify(&token, TokenType::Access).unwrap_err();
+        assert_eq!(err.to_string(), "Token algorithm is not allowed");
+    }
+
+    #[test]
+    fn other_algorithms_are_refused_even_with_the_right_secret() {
+        let svc = service();
+        let claims = pair(&svc, now_secs()).access;
+        let cfg = test_config();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(&cfg.jwt_secret),
+        )
+        .unwrap();
+        let err = svc.verify(&token, TokenType::Access).unwrap_err();
+        assert_eq!(err.to_string(), "Token algorithm is not allowed");
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        let svc = service();
+        for token in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "x",
+            "eyJhbGciOiJIUzI1NiJ9..",
+            "😀.😀.😀",
+        ] {
+            let err = svc.verify(token, TokenType::Access).unwrap_err();
+            assert_eq!(err.code(), "invalid_token", "{token:?}");
+        }
+    }
+
+    #[test]
+    fn missing_claims_are_refused() {
+        let svc = service();
+        let token = svc
+            .sign(&serde_json::json!({"sub": "alice", "exp": now_secs() + 60}))
+            .unwrap();
+        let err = svc.verify(&token, TokenType::Access).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+}
