@@ -52,22 +52,30 @@ pub struct App {
 /// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503
 /// within about four seconds instead of hanging until the Lambda timeout.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let timeouts = TimeoutConfig::builder()
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(dynamodb_timeouts())
+        .retry_config(dynamodb_retries())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&shared)
+}
+
+/// Short connect/read timeouts and an overall cap per operation.
+pub fn dynamodb_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1000))
         .read_timeout(Duration::from_millis(1500))
         .operation_attempt_timeout(Duration::from_millis(1500))
         .operation_timeout(Duration::from_secs(4))
-        .build();
-    let retries = RetryConfig::standard()
+        .build()
+}
+
+/// Bounded retries with short backoff (throttling and transient network errors).
+pub fn dynamodb_retries() -> RetryConfig {
+    RetryConfig::standard()
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(50))
-        .with_max_backoff(Duration::from_millis(500));
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(retries)
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
+        .with_max_backoff(Duration::from_millis(500))
 }
 
 impl App {

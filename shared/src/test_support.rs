@@ -1,7 +1,7 @@
 //! Helpers for tests and benches (ours and the integration tests'): a valid configuration
 //! and request builders. Not used by the functions.
 
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 
 use crate::config::Config;
 
@@ -16,21 +16,70 @@ pub fn test_config() -> Config {
     .expect("test configuration is valid")
 }
 
-/// A request as API Gateway hands it over.
+/// The source IP of test requests.
+pub const TEST_SOURCE_IP: &str = "203.0.113.7";
+
+/// A request exactly as `lambda_http` builds it from an API Gateway HTTP API (payload 2.0)
+/// event, so tests go through the same deserialisation as production.
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(path);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
+    event_request(method, path, headers, body, false)
+}
+
+/// Like [`request`], with the body base64-encoded as API Gateway sends binary bodies.
+pub fn base64_request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+    event_request(method, path, headers, &encoded, true)
+}
+
+fn event_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    is_base64: bool,
+) -> Request {
+    let header_map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::Value::from(*v)))
+        .collect();
+    let user_agent = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+        .map_or("", |(_, v)| *v);
+    let mut path_parameters = serde_json::Map::new();
+    if let Some(sid) = path.strip_prefix("/sessions/") {
+        path_parameters.insert("sid".into(), sid.into());
     }
-    builder
-        .body(if body.is_empty() {
-            Body::Empty
-        } else {
-            Body::from(body)
-        })
-        .expect("a valid test request")
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "pathParameters": path_parameters,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": TEST_SOURCE_IP,
+                "userAgent": user_agent
+            },
+            "requestId": "test-request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:06:00:00 +0000",
+            "timeEpoch": 1795327200000u64
+        },
+        "body": if body.is_empty() { serde_json::Value::Null } else { body.into() },
+        "isBase64Encoded": is_base64
+    });
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
 }
 
 /// A JSON request.

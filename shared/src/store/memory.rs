@@ -117,10 +117,13 @@ impl RevocationStore for InMemoryRevokedTokens {
     }
 }
 
+/// A session with what rotation needs to know: (record, previous refresh jti, rotated_at).
+type StoredSession = (SessionRecord, Option<String>, u64);
+
 #[derive(Default)]
 pub struct InMemorySessions {
-    /// (username, sid) -> (record, previous refresh jti, rotated_at)
-    sessions: Mutex<HashMap<(String, String), (SessionRecord, Option<String>, u64)>>,
+    /// Keyed by (username, sid).
+    sessions: Mutex<HashMap<(String, String), StoredSession>>,
 }
 
 #[async_trait]

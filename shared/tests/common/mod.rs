@@ -1,0 +1,262 @@
+//! Test harness: one App per test, on the in-memory stores or on DynamoDB Local.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use lambda_http::http::HeaderMap;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use shared::app::{dynamodb_retries, dynamodb_timeouts};
+use shared::config::{Config, TableNames};
+use shared::store::ensure_tables;
+use shared::test_support::{bearer_request, json_request, test_config};
+use shared::{handle, App, Endpoint};
+use tokio::sync::OnceCell;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    InMemory,
+    DynamoDbLocal,
+}
+
+/// `make test` starts DynamoDB Local on a free port and sets this.
+pub const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
+
+pub fn dynamodb_endpoint() -> String {
+    std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_VAR} is not set: run the tests with `make test`, which starts DynamoDB Local")
+    })
+}
+
+/// A client like production's (same timeouts and retries) for any endpoint.
+pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("dummy", "dummy", None, None, "tests"))
+        .timeout_config(dynamodb_timeouts())
+        .retry_config(dynamodb_retries())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// Table names unique to this test process, created once.
+pub async fn test_tables(client: &aws_sdk_dynamodb::Client) -> TableNames {
+    static NAMES: OnceLock<TableNames> = OnceLock::new();
+    static CREATED: OnceCell<()> = OnceCell::const_new();
+    let names = NAMES
+        .get_or_init(|| {
+            let run = shared::tokens::random_id().unwrap().to_ascii_lowercase();
+            let run: String = run.chars().filter(char::is_ascii_alphanumeric).collect();
+            TableNames {
+                users: format!("test-{run}-users"),
+                revoked_tokens: format!("test-{run}-revoked"),
+                sessions: format!("test-{run}-sessions"),
+            }
+        })
+        .clone();
+    CREATED
+        .get_or_init(|| async {
+            ensure_tables(client, &names)
+                .await
+                .expect("tables created on DynamoDB Local");
+        })
+        .await;
+    names
+}
+
+impl Backend {
+    pub async fn app(self) -> Harness {
+        self.app_with(|_| {}).await
+    }
+
+    pub async fn app_with(self, adjust: impl FnOnce(&mut Config)) -> Harness {
+        let mut config = test_config();
+        adjust(&mut config);
+        let app = match self {
+            Backend::InMemory => App::in_memory(config),
+            Backend::DynamoDbLocal => {
+                let client = client_for(&dynamodb_endpoint());
+                config.tables = test_tables(&client).await;
+                App::with_dynamodb(config, client)
+            }
+        };
+        Harness { app }
+    }
+}
+
+/// A response, read.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn from_response(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body: &[u8] = response.body().as_ref();
+        let json = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(body).expect("every body is JSON")
+        };
+        if !body.is_empty() {
+            assert_eq!(headers["content-type"], "application/json");
+        }
+        Self {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.json["message"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a contract error: status, code, and (for token errors) WWW-Authenticate.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.error(), code, "{self:?}");
+        assert!(!self.message().is_empty(), "{self:?}");
+        if status == 401 && code != "invalid_credentials" {
+            let expected = if code == "missing_token" {
+                "Bearer"
+            } else {
+                "Bearer error=\"invalid_token\""
+            };
+            assert_eq!(self.header("www-authenticate"), expected, "{self:?}");
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+pub struct Harness {
+    pub app: App,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A username no other test uses.
+pub fn unique_user() -> String {
+    let id = shared::tokens::random_id().unwrap();
+    let id: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("user-{}", id.to_ascii_lowercase())
+}
+
+impl Harness {
+    pub async fn call(&self, endpoint: Endpoint, req: Request) -> Resp {
+        Resp::from_response(handle(&self.app, endpoint, req).await)
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Resp {
+        let body = json!({"username": username, "password": password});
+        self.call(Endpoint::Register, json_request("POST", "/register", &body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Resp {
+        let body = json!({"username": username, "password": password});
+        self.call(Endpoint::Login, json_request("POST", "/login", &body))
+            .await
+    }
+
+    /// Registers a fresh user and logs in: (username, tokens).
+    pub async fn user_with_tokens(&self) -> (String, Tokens) {
+        let username = unique_user();
+        assert_eq!(self.register(&username, PASSWORD).await.status, 201);
+        let tokens = self.login_ok(&username, PASSWORD).await;
+        (username, tokens)
+    }
+
+    pub async fn login_ok(&self, username: &str, password: &str) -> Tokens {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        tokens_of(&r)
+    }
+
+    pub async fn with_token(
+        &self,
+        endpoint: Endpoint,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> Resp {
+        self.call(endpoint, bearer_request(method, path, token, body))
+            .await
+    }
+
+    pub async fn protected(&self, token: &str) -> Resp {
+        self.with_token(Endpoint::Protected, "GET", "/protected", token, "")
+            .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Resp {
+        self.with_token(Endpoint::Refresh, "POST", "/refresh", refresh_token, "")
+            .await
+    }
+
+    pub async fn logout(&self, access: &str, body: &str) -> Resp {
+        self.with_token(Endpoint::Logout, "DELETE", "/logout", access, body)
+            .await
+    }
+}
+
+pub fn tokens_of(r: &Resp) -> Tokens {
+    Tokens {
+        access: r.json["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        refresh: r.json["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
+    }
+}
+
+/// Runs each named `async fn(Backend)` once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod in_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::InMemory).await
+                }
+            )*
+        }
+        mod dynamodb_local {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::DynamoDbLocal).await
+                }
+            )*
+        }
+    };
+}
