@@ -37,6 +37,22 @@ pub struct TableNames {
     pub sessions: String,
 }
 
+impl TableNames {
+    /// `USERS_TABLE`, `REVOKED_TOKENS_TABLE`, `SESSIONS_TABLE`, with local defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let text = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        Self {
+            users: text("USERS_TABLE", "wristband-users"),
+            revoked_tokens: text("REVOKED_TOKENS_TABLE", "wristband-revoked-tokens"),
+            sessions: text("SESSIONS_TABLE", "wristband-sessions"),
+        }
+    }
+}
+
 /// Login throttling: after `max_failures` wrong passwords in a row the user is locked
 /// for `lockout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,11 +153,7 @@ impl Config {
             access_ttl: seconds("ACCESS_TOKEN_TTL_SECONDS", 900)?,
             refresh_ttl: seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?,
             refresh_reuse_grace: seconds("REFRESH_REUSE_GRACE_SECONDS", 10)?,
-            tables: TableNames {
-                users: text("USERS_TABLE", "wristband-users"),
-                revoked_tokens: text("REVOKED_TOKENS_TABLE", "wristband-revoked-tokens"),
-                sessions: text("SESSIONS_TABLE", "wristband-sessions"),
-            },
+            tables: TableNames::from_lookup(&lookup),
             cors_allow_origins: get("CORS_ALLOW_ORIGINS")
                 .map(|v| {
                     v.split(',')
