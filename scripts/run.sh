@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# `make run`: the whole API on a laptop.
+#   DynamoDB Local on 127.0.0.1:8000 (reused when one already answers there),
+#   tables created, every function served by `cargo lambda watch` on
+#   http://127.0.0.1:${WATCH_PORT:-9000}/<path>. Ctrl-C stops everything this script started.
+#
+# Every variable below may be set by the caller; only unset ones get a local default.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+# shellcheck source=scripts/dynamodb-local.sh
+source "$ROOT/scripts/dynamodb-local.sh"
+
+WATCH_PGID=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$WATCH_PGID" ]; then
+    wb_info "stopping cargo lambda watch"
+    wb_kill_group "$WATCH_PGID" 10
+  fi
+  if [ -n "$WB_DDB_PGID" ]; then
+    wb_info "stopping DynamoDB Local"
+    wb_ddb_stop
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wb_stage "tools"
+# shellcheck source=scripts/tools.sh
+source "$ROOT/scripts/tools.sh"
+
+wb_stage "configuration"
+if [ -z "${JWT_SECRET:-}" ]; then
+  secret_file="$ROOT/.local/jwt-secret"
+  mkdir -p "$ROOT/.local"
+  chmod 700 "$ROOT/.local"
+  if [ ! -s "$secret_file" ]; then
+    (umask 077 && python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())' >"$secret_file")
+  fi
+  chmod 600 "$secret_file"
+  JWT_SECRET="$(cat "$secret_file")"
+  export JWT_SECRET
+  wb_info "JWT_SECRET not set: using the development secret in .local/jwt-secret (not printed)"
+else
+  wb_info "JWT_SECRET taken from the environment"
+fi
+
+: "${AWS_ENDPOINT_URL:=http://127.0.0.1:8000}"
+: "${AWS_REGION:=us-east-1}"
+: "${AWS_ACCESS_KEY_ID:=dummy}"
+: "${AWS_SECRET_ACCESS_KEY:=dummy}"
+: "${JWT_ISSUER:=wristband-local}"
+: "${JWT_AUDIENCE:=wristband-clients}"
+: "${USERS_TABLE:=wristband-users}"
+: "${REVOKED_TOKENS_TABLE:=wristband-revoked-tokens}"
+: "${SESSIONS_TABLE:=wristband-sessions}"
+: "${CORS_ALLOW_ORIGINS:=http://localhost:3000}"
+: "${RUST_LOG:=info}"
+: "${WATCH_PORT:=9000}"
+export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+  JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE SESSIONS_TABLE \
+  CORS_ALLOW_ORIGINS RUST_LOG
+for v in AWS_ENDPOINT_URL AWS_REGION JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
+  SESSIONS_TABLE CORS_ALLOW_ORIGINS RUST_LOG WATCH_PORT; do
+  wb_info "$v=${!v}"
+done
+
+wb_stage "DynamoDB Local"
+# Start one only when the endpoint is a local port; otherwise use the endpoint as given.
+if [[ "$AWS_ENDPOINT_URL" =~ ^http://(127\.0\.0\.1|localhost)(:([0-9]+))?/?$ ]]; then
+  ddb_port="${BASH_REMATCH[3]:-80}"
+  if wb_ddb_ping "$ddb_port"; then
+    wb_info "a DynamoDB endpoint already answers on 127.0.0.1:$ddb_port: reusing it"
+  elif wb_port_open "$ddb_port"; then
+    wb_die "port $ddb_port is taken by something that is not DynamoDB; free it or set AWS_ENDPOINT_URL"
+  else
+    wb_ddb_start "$ddb_port"
+    wb_info "started on 127.0.0.1:$ddb_port (in memory: data lasts until Ctrl-C; log: .tools/dynamodb-local-run/$ddb_port/)"
+  fi
+else
+  wb_info "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not local: not starting DynamoDB Local"
+fi
+
+wb_stage "tables"
+cargo run -q -p wristband-shared --bin create-tables
+
+wb_stage "build"
+cargo build --bins
+
+wb_stage "cargo lambda watch on http://127.0.0.1:$WATCH_PORT"
+if wb_port_open "$WATCH_PORT"; then
+  wb_die "port $WATCH_PORT is already in use; set WATCH_PORT to another port"
+fi
+wb_info "try: curl -i -X POST http://127.0.0.1:$WATCH_PORT/register -H 'content-type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse battery\"}'"
+wb_info "or:  cargo lambda invoke register --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/register.json"
+wb_info "     (with PATH=.tools/venv/bin:\$PATH; watch listens on 127.0.0.1 only, invoke defaults to [::1])"
+wb_info "Ctrl-C stops everything"
+# Own process group, so cleanup can stop watch and the function processes it spawns.
+# --disable-cors: the functions answer CORS themselves from CORS_ALLOW_ORIGINS, as API Gateway does.
+wb_spawn "$ROOT/.tools/watch-run.pid" - \
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
+WATCH_PGID="$(cat "$ROOT/.tools/watch-run.pid")"
+while wb_group_alive "$WATCH_PGID"; do
+  sleep 1
+done
+wb_die "cargo lambda watch exited"

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `make test`: the single unattended entry point (CI=true, no TTY).
+#   fmt, clippy, unit + integration tests against a private DynamoDB Local,
+#   end-to-end tests against a private `cargo lambda watch`, cfn-lint.
+# Uses OS-chosen free ports, so it never collides with a running `make run`.
+# Everything it starts runs in its own process group and is stopped on exit,
+# also when a stage fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+# shellcheck source=scripts/dynamodb-local.sh
+source "$ROOT/scripts/dynamodb-local.sh"
+
+export CI="${CI:-true}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+RUN_ID="$(date +%s)-$$"
+LOG_DIR="$ROOT/target/test-logs/$RUN_ID"
+mkdir -p "$LOG_DIR"
+WATCH_PGID=""
+WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
+DDB_LOG="$LOG_DIR/dynamodb-local.log"
+STAGE="setup"
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$WATCH_PGID" ]; then
+    if [ "$rc" -ne 0 ] && [ -s "$WATCH_LOG" ]; then
+      printf '\n--- last lines of %s ---\n' "$WATCH_LOG" >&2
+      tail -n 80 "$WATCH_LOG" >&2 || true
+    fi
+    wb_kill_group "$WATCH_PGID" 10
+  fi
+  if [ -n "$WB_DDB_PGID" ]; then
+    if [ "$rc" -ne 0 ] && [ -s "$DDB_LOG" ]; then
+      printf '\n--- last lines of %s ---\n' "$DDB_LOG" >&2
+      tail -n 20 "$DDB_LOG" >&2 || true
+    fi
+    wb_ddb_stop
+  fi
+  if [ "$rc" -eq 0 ]; then
+    wb_stage "all checks passed"
+  else
+    printf '\n\033[1;31m==> FAILED in stage: %s (exit %s); logs in %s\033[0m\n' "$STAGE" "$rc" "$LOG_DIR" >&2
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+stage() {
+  STAGE="$*"
+  wb_stage "$*"
+}
+
+stage "tools"
+# shellcheck source=scripts/tools.sh
+source "$ROOT/scripts/tools.sh"
+
+stage "cargo fmt --check"
+cargo fmt --all -- --check
+
+stage "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+stage "DynamoDB Local (free port)"
+DDB_PORT="$(wb_free_port)"
+wb_ddb_start "$DDB_PORT" "$DDB_LOG"
+wb_info "listening on 127.0.0.1:$DDB_PORT"
+export AWS_REGION="us-east-1" AWS_ACCESS_KEY_ID="dummy" AWS_SECRET_ACCESS_KEY="dummy"
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
+export WRISTBAND_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
+
+stage "unit + integration tests"
+cargo test --workspace --exclude wristband-e2e 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "end-to-end setup: tables + build"
+JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
+suffix="$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
+export JWT_SECRET
+export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
+export USERS_TABLE="e2e-users-$suffix"
+export REVOKED_TOKENS_TABLE="e2e-revoked-tokens-$suffix"
+export SESSIONS_TABLE="e2e-sessions-$suffix"
+export JWT_ISSUER="wristband-e2e"
+export JWT_AUDIENCE="wristband-e2e-clients"
+export CORS_ALLOW_ORIGINS="http://localhost:3000"
+export RUST_LOG="${RUST_LOG:-info}"
+wb_info "tables: $USERS_TABLE, $REVOKED_TOKENS_TABLE, $SESSIONS_TABLE"
+cargo run -q -p wristband-shared --bin create-tables
+cargo build --bins
+
+stage "cargo lambda watch (free port)"
+WATCH_PORT="$(wb_free_port)"
+WATCH_READY_TIMEOUT="${WATCH_READY_TIMEOUT:-180}"
+wb_spawn "$LOG_DIR/watch.pid" "$WATCH_LOG" \
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
+WATCH_PGID="$(cat "$LOG_DIR/watch.pid")"
+wb_info "http://127.0.0.1:$WATCH_PORT (log: $WATCH_LOG)"
+deadline=$((SECONDS + WATCH_READY_TIMEOUT))
+until status="$(wb_http_status GET "http://127.0.0.1:$WATCH_PORT/protected" 60)" && [ -n "$status" ]; do
+  if ! wb_group_alive "$WATCH_PGID"; then
+    wb_die "cargo lambda watch exited before answering"
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    wb_die "GET /protected did not answer within ${WATCH_READY_TIMEOUT}s"
+  fi
+  sleep 1
+done
+wb_info "GET /protected answered $status: ready"
+
+stage "end-to-end tests"
+WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" cargo test -p wristband-e2e 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "cfn-lint template.yaml"
+cfn-lint template.yaml
+
+# One closing line for every test run above (cargo's last line is often a 0-test doc run).
+stage "summary"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$LOG_DIR/tests.log"

