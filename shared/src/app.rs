@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use lambda_http::http::StatusCode;
 use lambda_http::{Request, RequestExt};
 use serde_json::{json, Value};
@@ -50,14 +49,15 @@ pub struct App {
 }
 
 /// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503
-/// within about four seconds instead of hanging until the Lambda timeout.
+/// within about four seconds instead of hanging until the Lambda timeout. Region, endpoint
+/// and credentials come from the environment (see [`crate::aws::AwsEnv`]).
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
+    let conf = crate::aws::AwsEnv::from_env()
+        .dynamodb_config()
         .timeout_config(dynamodb_timeouts())
         .retry_config(dynamodb_retries())
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&shared)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
 /// Short connect/read timeouts and an overall cap per operation.

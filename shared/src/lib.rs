@@ -2,6 +2,7 @@
 //! and stores. The functions in `functions/` are thin `main`s around [`lambda::serve`].
 
 pub mod app;
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod http;
