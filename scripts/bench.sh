@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# `make bench`: wristband side by side with the Flask + Flask-JWT-Extended peer, in one run
+# on this machine, interleaved, then one table of ratios (bench/report.py).
+#
+#   criterion benches (CPU cost of the hot paths)
+#   HTTP load through the local stack (cargo lambda watch --release, DynamoDB Local) against
+#     the peer (gunicorn -w 5) with the peer's own harness (load.py), BENCH_ROUNDS rounds
+#   the DynamoDB Local GetItem floor (ddb_floor.py) and the emulator's own cost (noop function)
+#   cold start (launch -> first answer) of the release binary and of the peer
+#   peak RSS of the /protected function after the load; arm64 deployment zip sizes
+#
+# Needs the peer beside the repo (../shared/peer, or PEER_DIR). Everything it runs listens
+# on 127.0.0.1 on free ports and is stopped on exit. Environment knobs:
+#   BENCH_ROUNDS (3), BENCH_N (2000), BENCH_WRK_SECONDS (5), BENCH_ZIPS (1: build arm64 zips)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source "$ROOT/scripts/lib.sh"
+source "$ROOT/scripts/dynamodb-local.sh"
+
+PEER_DIR="${PEER_DIR:-$ROOT/../shared/peer}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+N="${BENCH_N:-2000}"
+WRK_SECONDS="${BENCH_WRK_SECONDS:-5}"
+OUT="$ROOT/target/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$OUT"
+WATCH_PGID=""
+PEER_PGID=""
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$WATCH_PGID" ] && wb_kill_group "$WATCH_PGID" 10
+  [ -n "$PEER_PGID" ] && wb_kill_group "$PEER_PGID" 10
+  [ -n "${WB_DDB_PGID:-}" ] && wb_ddb_stop
+  [ "$rc" -ne 0 ] && printf '\nbench FAILED (exit %s); logs in %s\n' "$rc" "$OUT" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ -f "$PEER_DIR/load.py" ] && [ -f "$PEER_DIR/flask_peer.py" ] ||
+  wb_die "the peer is not at $PEER_DIR (set PEER_DIR to the folder with flask_peer.py and load.py)"
+PEER_DIR="$(cd "$PEER_DIR" && pwd)"
+
+wb_stage "tools"
+source "$ROOT/scripts/tools.sh"
+command -v wrk >/dev/null 2>&1 || _wb_apt_install wrk
+PEER_VENV="$ROOT/.tools/peer-venv"
+if [ ! -x "$PEER_VENV/bin/gunicorn" ]; then
+  python3 -m venv "$PEER_VENV"
+  "$PEER_VENV/bin/pip" install -q "flask==3.1.*" "flask-jwt-extended==4.7.*" boto3 argon2-cffi gunicorn
+fi
+
+wb_stage "criterion benches (release)"
+cargo bench -p wristband-shared --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
+  tee "$OUT/criterion.txt"
+
+wb_stage "release build"
+cargo build --release --bins
+
+wb_stage "DynamoDB Local (free port)"
+DDB_PORT="$(wb_free_port)"
+wb_ddb_start "$DDB_PORT" "$OUT/dynamodb-local.log"
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy
+export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
+JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
+export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients
+# Both servers log warnings only, so neither pays for a log line per request.
+export RUST_LOG=warn
+
+wb_stage "wristband: cargo lambda watch --release (8 instances per function)"
+export USERS_TABLE=bench-users REVOKED_TOKENS_TABLE=bench-revoked SESSIONS_TABLE=bench-sessions
+cargo run -q --release -p wristband-shared --bin create-tables
+WB_PORT="$(wb_free_port)"
+wb_spawn "$OUT/watch.pid" "$OUT/watch.log" cargo lambda watch --release --disable-cors \
+  --invoke-address 127.0.0.1 --invoke-port "$WB_PORT" --concurrency 8
+WATCH_PGID="$(cat "$OUT/watch.pid")"
+WB="http://127.0.0.1:$WB_PORT"
+
+wb_stage "peer: gunicorn -w 5 flask_peer:app"
+PEER_PORT="$(wb_free_port)"
+(
+  cd "$PEER_DIR"
+  export USERS_TABLE=peer-users REVOKED_TOKENS_TABLE=peer-revoked PEER_LOCAL_DEV=0
+  wb_spawn "$OUT/peer.pid" "$OUT/peer.log" "$PEER_VENV/bin/gunicorn" -w 5 \
+    -b "127.0.0.1:$PEER_PORT" flask_peer:app
+)
+PEER_PGID="$(cat "$OUT/peer.pid")"
+PEER="http://127.0.0.1:$PEER_PORT"
+
+for url in "$WB/protected" "$WB/lambda-url/noop/" "$PEER/protected"; do
+  deadline=$((SECONDS + 180))
+  until wb_http_status GET "$url" 60 >/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || wb_die "$url did not answer"
+    sleep 1
+  done
+done
+
+wrk_noop() { # concurrency, output file
+  local threads=$(($1 < 2 ? $1 : 2))
+  wrk -t"$threads" -c"$1" -d"${WRK_SECONDS}s" --latency "$WB/lambda-url/noop/" >"$2"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  wb_stage "round $round/$ROUNDS: peer, wristband, floor, emulator overhead (interleaved)"
+  (cd "$PEER_DIR" && python3 load.py "$PEER" --label "peer gunicorn -w 5" --n "$N" \
+    --wrk-seconds "$WRK_SECONDS" --json "$OUT/peer-$round.json") >"$OUT/peer-$round.txt"
+  (cd "$PEER_DIR" && python3 load.py "$WB" --label "wristband watch --release" --n "$N" \
+    --wrk-seconds "$WRK_SECONDS" --json "$OUT/wristband-$round.json") >"$OUT/wristband-$round.txt"
+  python3 "$PEER_DIR/ddb_floor.py" --endpoint "$AWS_ENDPOINT_URL" --table "$REVOKED_TOKENS_TABLE" \
+    --n "$N" >"$OUT/floor-$round.txt"
+  wrk_noop 1 "$OUT/noop-c1-$round.txt"
+  wrk_noop 8 "$OUT/noop-c8-$round.txt"
+  tail -n 3 "$OUT/wristband-$round.txt"
+done
+
+wb_stage "peak memory of the /protected instances"
+for pid in $(pgrep -f "target/release/protected$" || true); do
+  awk -v pid="$pid" '/VmHWM/ {print pid, $2}' "/proc/$pid/status" 2>/dev/null || true
+done >"$OUT/protected-vmhwm-kib.txt"
+cat "$OUT/protected-vmhwm-kib.txt"
+wb_kill_group "$WATCH_PGID" 10
+WATCH_PGID=""
+
+wb_stage "cold start: release binary via a minimal Lambda Runtime API"
+python3 bench/coldstart.py target/release/protected --runs 10 --json "$OUT/coldstart-wristband.json"
+
+wb_stage "cold start: peer (gunicorn -w 1, launch -> first 401) and Python imports"
+wb_kill_group "$PEER_PGID" 10
+PEER_PGID=""
+(
+  cd "$PEER_DIR"
+  export USERS_TABLE=peer-users REVOKED_TOKENS_TABLE=peer-revoked PEER_LOCAL_DEV=0
+  bash coldstart.sh -n 5 -u "$PEER/protected" -l "$OUT/peer-coldstart-server.log" -- \
+    "$PEER_VENV/bin/gunicorn" -w 1 -b "127.0.0.1:$PEER_PORT" flask_peer:app
+  bash coldstart.sh imports -n 5 "$PEER_VENV/bin/python"
+) 2>&1 | tee "$OUT/coldstart-peer.txt"
+
+if [ "${BENCH_ZIPS:-1}" = "1" ]; then
+  wb_stage "arm64 deployment zips (cargo lambda build --release --arm64)"
+  for fn in functions/*/; do
+    fn="$(basename "$fn")"
+    cargo lambda build --release --arm64 --output-format zip --bin "$fn" >"$OUT/zip-$fn.log" 2>&1 ||
+      { tail -n 30 "$OUT/zip-$fn.log"; wb_die "arm64 build of $fn failed"; }
+    stat -c "%n %s" "target/lambda/$fn/bootstrap.zip"
+  done | tee "$OUT/zip-sizes.txt"
+fi
+
+wb_stage "report"
+python3 bench/report.py "$OUT" | tee "$OUT/report.md"
+printf '\nraw results: %s\n' "$OUT"
