@@ -88,6 +88,11 @@ async fn call(method: Method, path: &str, token: Option<&str>, body: Option<Valu
     Answer::read(req.send().await.unwrap()).await
 }
 
+async fn login(username: &str, password: &str) -> Answer {
+    let body = json!({"username": username, "password": password});
+    call(Method::POST, "/login", None, Some(body)).await
+}
+
 async fn register_and_login(username: &str) -> (String, String) {
     call(
         Method::POST,
@@ -97,13 +102,7 @@ async fn register_and_login(username: &str) -> (String, String) {
     )
     .await
     .expect(201, None);
-    let r = call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": username, "password": PASSWORD})),
-    )
-    .await;
+    let r = login(username, PASSWORD).await;
     r.expect(200, None);
     (
         r.json["access_token"].as_str().unwrap().to_owned(),
@@ -132,13 +131,7 @@ async fn walkthrough_register_login_protected_logout() {
     .await
     .expect(409, Some("username_taken"));
 
-    let r = call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": name, "password": PASSWORD})),
-    )
-    .await;
+    let r = login(&name, PASSWORD).await;
     r.expect(200, None);
     assert_eq!(r.json["token_type"], "Bearer");
     assert_eq!(r.json["expires_in"], 900);
@@ -168,20 +161,8 @@ async fn walkthrough_register_login_protected_logout() {
 async fn login_failures_look_the_same() {
     let name = unique_user();
     register_and_login(&name).await;
-    let wrong = call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": name, "password": "wrong password"})),
-    )
-    .await;
-    let unknown = call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": unique_user(), "password": "wrong password"})),
-    )
-    .await;
+    let wrong = login(&name, "wrong password").await;
+    let unknown = login(&unique_user(), "wrong password").await;
     wrong.expect(401, Some("invalid_credentials"));
     unknown.expect(401, Some("invalid_credentials"));
     assert_eq!(wrong.json, unknown.json);
@@ -299,13 +280,7 @@ async fn refresh_sessions_and_logout_everywhere() {
     assert_eq!(sessions[0]["current"], true);
 
     // A second session, ended from the first.
-    let r = call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": name, "password": PASSWORD})),
-    )
-    .await;
+    let r = login(&name, PASSWORD).await;
     let other_access = r.json["access_token"].as_str().unwrap().to_owned();
     let r = call(Method::GET, "/sessions", Some(&access), None).await;
     let other_sid = r.json["sessions"]
