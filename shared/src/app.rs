@@ -56,8 +56,17 @@ pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
         .dynamodb_config()
         .timeout_config(dynamodb_timeouts())
         .retry_config(dynamodb_retries())
+        .http_client(https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// HTTPS (and plain HTTP for DynamoDB Local) on rustls with ring.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Short connect/read timeouts and an overall cap per operation.

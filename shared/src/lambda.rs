@@ -6,7 +6,7 @@ use crate::http::{handle, Endpoint};
 /// Builds configuration, keys and the DynamoDB client once, then serves `endpoint` until
 /// the Lambda runtime stops the process. Refuses to start on bad configuration.
 pub async fn serve(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    crate::logging::init();
     let app = match App::from_env().await {
         Ok(app) => app,
         Err(err) => {

@@ -79,6 +79,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(config: &Config) -> Self {
+        crate::jwt_crypto::install();
         // One algorithm, pinned: the header's `alg` never chooses the verification
         // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
         let algorithm = Algorithm::HS256;

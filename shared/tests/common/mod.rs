@@ -38,6 +38,7 @@ pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .credentials_provider(Credentials::new("dummy", "dummy", None, None, "tests"))
         .timeout_config(dynamodb_timeouts())
         .retry_config(dynamodb_retries())
+        .http_client(shared::app::https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
