@@ -142,10 +142,11 @@ PEER_PGID=""
 
 if [ "${BENCH_ZIPS:-1}" = "1" ]; then
   wb_stage "arm64 deployment zips (cargo lambda build --release --arm64)"
+  # One cargo invocation builds every binary (shared dependencies compiled once).
+  cargo lambda build --release --arm64 --output-format zip >"$OUT/zip-build.log" 2>&1 ||
+    { tail -n 30 "$OUT/zip-build.log"; wb_die "arm64 build failed"; }
   for fn in functions/*/; do
     fn="$(basename "$fn")"
-    cargo lambda build --release --arm64 --output-format zip --bin "$fn" >"$OUT/zip-$fn.log" 2>&1 ||
-      { tail -n 30 "$OUT/zip-$fn.log"; wb_die "arm64 build of $fn failed"; }
     stat -c "%n %s" "target/lambda/$fn/bootstrap.zip"
   done | tee "$OUT/zip-sizes.txt"
 fi
