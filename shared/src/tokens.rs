@@ -64,13 +64,16 @@ pub struct Subject<'a> {
     pub sid: &'a str,
 }
 
+/// The one accepted algorithm (API.md: HS256 with a secret of at least 32 bytes).
+const ALGORITHM: Algorithm = Algorithm::HS256;
+const ALGORITHM_NAME: &str = "HS256";
+
 /// Keys and rules, built once per process.
 pub struct TokenService {
     encoding_key: EncodingKey,
     decoding_key: DecodingKey,
     header: Header,
     validation: Validation,
-    algorithm: Algorithm,
     issuer: String,
     audience: String,
     access_ttl: u64,
@@ -82,12 +85,11 @@ impl TokenService {
         crate::jwt_crypto::install();
         // One algorithm, pinned: the header's `alg` never chooses the verification
         // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
-        let algorithm = Algorithm::HS256;
-        let mut header = Header::new(algorithm);
+        let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".to_owned());
         header.kid = Some(config.jwt_kid.clone());
 
-        let mut validation = Validation::new(algorithm);
+        let mut validation = Validation::new(ALGORITHM);
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.validate_nbf = true;
@@ -100,7 +102,6 @@ impl TokenService {
             decoding_key: DecodingKey::from_secret(&config.jwt_secret),
             header,
             validation,
-            algorithm,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             access_ttl: config.access_ttl.as_secs(),
@@ -174,7 +175,7 @@ impl TokenService {
     /// Revocation is the caller's next step (it needs the store).
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
-            .map_err(|err| self.explain(token, err.kind()))?;
+            .map_err(|err| Self::explain(token, err.kind()))?;
         let claims = data.claims;
         if claims.token_type != expected {
             return Err(ApiError::InvalidToken(match expected {
@@ -185,7 +186,7 @@ impl TokenService {
         Ok(claims)
     }
 
-    fn explain(&self, token: &str, kind: &ErrorKind) -> ApiError {
+    fn explain(token: &str, kind: &ErrorKind) -> ApiError {
         ApiError::InvalidToken(match kind {
             ErrorKind::ExpiredSignature => return ApiError::TokenExpired,
             ErrorKind::InvalidSignature => "Signature verification failed",
@@ -194,7 +195,7 @@ impl TokenService {
             ErrorKind::InvalidAudience => "Token audience is not accepted",
             ErrorKind::InvalidAlgorithm => "Token algorithm is not allowed",
             ErrorKind::MissingRequiredClaim(_) => "Token is missing a required claim",
-            _ if self.header_alg_is_foreign(token) => "Token algorithm is not allowed",
+            _ if Self::header_alg_is_foreign(token) => "Token algorithm is not allowed",
             ErrorKind::Json(_) => "Token claims are malformed",
             _ => "Token is malformed",
         })
@@ -202,7 +203,7 @@ impl TokenService {
 
     /// On a decoding failure: was it because the header names another `alg` (e.g. `none`,
     /// which jsonwebtoken cannot even parse)? Only used to word the error.
-    fn header_alg_is_foreign(&self, token: &str) -> bool {
+    fn header_alg_is_foreign(token: &str) -> bool {
         let Some(header) = token.split('.').next() else {
             return false;
         };
@@ -214,17 +215,8 @@ impl TokenService {
             alg: Option<serde_json::Value>,
         }
         match serde_json::from_slice::<AlgOnly>(&bytes) {
-            Ok(AlgOnly { alg: Some(alg) }) => alg.as_str() != Some(self.algorithm_name()),
+            Ok(AlgOnly { alg: Some(alg) }) => alg.as_str() != Some(ALGORITHM_NAME),
             _ => false,
-        }
-    }
-
-    fn algorithm_name(&self) -> &'static str {
-        match self.algorithm {
-            Algorithm::HS256 => "HS256",
-            Algorithm::HS384 => "HS384",
-            Algorithm::HS512 => "HS512",
-            _ => "",
         }
     }
 }
