@@ -24,10 +24,6 @@ on_both_backends!(
     password_change_validates_input,
 );
 
-fn claims(h: &Harness, token: &str, kind: TokenType) -> shared::tokens::Claims {
-    h.app.tokens.verify(token, kind).unwrap()
-}
-
 async fn refresh_ok(h: &Harness, refresh: &str) -> Tokens {
     let r = h.refresh(refresh).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -40,10 +36,10 @@ async fn refresh_rotates_and_keeps_the_session(backend: Backend) {
     let h = backend.app().await;
     let (name, first) = h.user_with_tokens().await;
     let second = refresh_ok(&h, &first.refresh).await;
-    let access = claims(&h, &second.access, TokenType::Access);
+    let access = h.claims(&second.access, TokenType::Access);
     assert_eq!(access.sub, name);
     assert_eq!(access.fresh, Some(false));
-    assert_eq!(access.sid, claims(&h, &first.access, TokenType::Access).sid);
+    assert_eq!(access.sid, h.claims(&first.access, TokenType::Access).sid);
     assert_eq!(h.protected(&second.access).await.status, 200);
     // The old access token stays valid until its exp; the spent refresh token does not.
     assert_eq!(h.protected(&first.access).await.status, 200);
@@ -65,7 +61,7 @@ async fn refresh_validates_the_token(backend: Backend) {
         .call(Endpoint::Refresh, request("POST", "/refresh", &[], ""))
         .await;
     r.assert_error(401, "missing_token");
-    let mut expired = claims(&h, &tokens.refresh, TokenType::Refresh);
+    let mut expired = h.claims(&tokens.refresh, TokenType::Refresh);
     expired.exp = expired.iat - 1;
     h.refresh(&h.app.tokens.sign(&expired).unwrap())
         .await
@@ -157,8 +153,8 @@ async fn sessions_are_listed_and_ended(backend: Backend) {
     let h = backend.app().await;
     let (name, one) = h.user_with_tokens().await;
     let two = h.login_ok(&name, PASSWORD).await;
-    let sid_one = claims(&h, &one.access, TokenType::Access).sid;
-    let sid_two = claims(&h, &two.access, TokenType::Access).sid;
+    let sid_one = h.claims(&one.access, TokenType::Access).sid;
+    let sid_two = h.claims(&two.access, TokenType::Access).sid;
 
     let r = h
         .with_token(Endpoint::Sessions, "GET", "/sessions", &one.access, "")
@@ -217,7 +213,7 @@ async fn ending_someone_elses_session_is_404(backend: Backend) {
     let h = backend.app().await;
     let (_, mine) = h.user_with_tokens().await;
     let (_, theirs) = h.user_with_tokens().await;
-    let their_sid = claims(&h, &theirs.access, TokenType::Access).sid;
+    let their_sid = h.claims(&theirs.access, TokenType::Access).sid;
     let path = format!("/sessions/{their_sid}");
     let r = h
         .with_token(Endpoint::Sessions, "DELETE", &path, &mine.access, "")

@@ -210,6 +210,11 @@ impl Harness {
             .await
     }
 
+    /// The verified claims of a token this app issued.
+    pub fn claims(&self, token: &str, kind: shared::tokens::TokenType) -> shared::tokens::Claims {
+        self.app.tokens.verify(token, kind).expect("a valid token")
+    }
+
     pub async fn protected(&self, token: &str) -> Resp {
         self.with_token(Endpoint::Protected, "GET", "/protected", token, "")
             .await
