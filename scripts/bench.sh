@@ -74,7 +74,7 @@ export RUST_LOG=warn
 
 wb_stage "wristband: cargo lambda watch --release (8 instances per function)"
 export USERS_TABLE=bench-users REVOKED_TOKENS_TABLE=bench-revoked SESSIONS_TABLE=bench-sessions
-cargo run -q --release -p wristband-shared --bin create-tables
+cargo run -q --release -p wristband-dynamodb --bin create-tables
 WB_PORT="$(wb_free_port)"
 wb_spawn "$OUT/watch.pid" "$OUT/watch.log" cargo lambda watch --release --disable-cors \
   --invoke-address 127.0.0.1 --invoke-port "$WB_PORT" --concurrency 8

@@ -89,7 +89,7 @@ else
 fi
 
 wb_stage "tables"
-cargo run -q -p wristband-shared --bin create-tables
+cargo run -q -p wristband-dynamodb --bin create-tables
 
 wb_stage "build"
 cargo build --bins

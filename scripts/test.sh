@@ -92,7 +92,7 @@ export JWT_AUDIENCE="wristband-e2e-clients"
 export CORS_ALLOW_ORIGINS="http://localhost:3000"
 export RUST_LOG="${RUST_LOG:-info}"
 wb_info "tables: $USERS_TABLE, $REVOKED_TOKENS_TABLE, $SESSIONS_TABLE"
-cargo run -q -p wristband-shared --bin create-tables
+cargo run -q -p wristband-dynamodb --bin create-tables
 cargo build --bins
 
 stage "cargo lambda watch (free port)"

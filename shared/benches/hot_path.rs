@@ -5,13 +5,20 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use shared::request::Fields;
-use shared::test_support::{bearer_request, json_request, request, test_config};
-use shared::tokens::{now_secs, Subject, TokenService, TokenType};
-use shared::{handle, App, Endpoint};
+use shared::password::PasswordHasher;
+use wristband_core::ids::now_secs;
+use wristband_core::tokens::Subject;
+use wristband_core::{TokenIssuer, TokenType, TokenVerifier};
+use wristband_http::request::Fields;
+use wristband_http::{respond, Cors, Endpoint, Guard};
+use wristband_test_support::{
+    bearer_request, in_memory_authenticator, json_request, request, test_config,
+};
 
 fn tokens(c: &mut Criterion) {
-    let service = TokenService::new(&test_config());
+    let config = test_config();
+    let issuer = TokenIssuer::new(&config);
+    let verifier = TokenVerifier::new(&config);
     let roles = vec!["user".to_owned()];
     let subject = Subject {
         username: "alice",
@@ -20,15 +27,15 @@ fn tokens(c: &mut Criterion) {
     };
     c.bench_function("token/issue_pair_hs256", |b| {
         b.iter(|| {
-            service
+            issuer
                 .issue_token_pair(black_box(subject), true, now_secs())
                 .unwrap()
         })
     });
-    let pair = service.issue_token_pair(subject, true, now_secs()).unwrap();
+    let pair = issuer.issue_token_pair(subject, true, now_secs()).unwrap();
     c.bench_function("token/verify_hs256", |b| {
         b.iter(|| {
-            service
+            verifier
                 .verify(black_box(&pair.access_token), TokenType::Access)
                 .unwrap()
         })
@@ -66,10 +73,12 @@ fn protected_handler(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let app = App::in_memory(test_config());
+    let config = test_config();
+    let (authenticator, _) = in_memory_authenticator(&config);
+    let guard = Guard::new(authenticator, protected::requirements());
+    let cors = Cors::new(config.cors_allow_origins.clone());
     let roles = vec!["user".to_owned()];
-    let pair = app
-        .tokens
+    let pair = TokenIssuer::new(&config)
         .issue_token_pair(
             Subject {
                 username: "alice",
@@ -85,7 +94,10 @@ fn protected_handler(c: &mut Criterion) {
     // JSON answer and response headers. Cloning the request is part of the measured time.
     c.bench_function("handler/protected_in_memory", |b| {
         b.to_async(&runtime).iter(|| async {
-            let response = handle(&app, Endpoint::Protected, req.clone()).await;
+            let response = respond(&[Endpoint::Protected], &cors, req.clone(), |_, req| {
+                protected::handle(&guard, req)
+            })
+            .await;
             assert_eq!(response.status(), 200);
             response
         })
@@ -98,21 +110,19 @@ fn argon2id(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let app = App::in_memory(test_config());
+    let passwords = PasswordHasher::new();
     let mut group = c.benchmark_group("argon2id_m19456_t2_p1");
     group.sample_size(20);
     group.bench_function("hash", |b| {
         b.to_async(&runtime)
-            .iter(|| app.passwords.hash("correct horse battery staple".into()))
+            .iter(|| passwords.hash("correct horse battery staple".into()))
     });
     let phc = runtime
-        .block_on(app.passwords.hash("correct horse battery staple".into()))
+        .block_on(passwords.hash("correct horse battery staple".into()))
         .unwrap();
     group.bench_function("verify", |b| {
-        b.to_async(&runtime).iter(|| {
-            app.passwords
-                .verify("correct horse battery staple".into(), Some(phc.clone()))
-        })
+        b.to_async(&runtime)
+            .iter(|| passwords.verify("correct horse battery staple".into(), Some(phc.clone())))
     });
     group.finish();
 }

@@ -1,21 +1,21 @@
-//! wristband's shared library: tokens, passwords, request parsing, errors, configuration
-//! and stores. The functions in `functions/` are thin `main`s around [`lambda::serve`].
+//! The endpoints that issue tokens and manage sessions (register, login, refresh, logout,
+//! logout-all, sessions, password): their services, their HTTP adapters, password hashing
+//! and the wiring they share. Verifier functions do not link this crate.
 
 pub mod app;
-pub mod aws;
-pub mod config;
-pub mod error;
-pub mod http;
-pub mod jwt_crypto;
-pub mod lambda;
-pub mod logging;
+pub mod endpoints;
 pub mod password;
-pub mod request;
-pub mod store;
-pub mod test_support;
-pub mod tokens;
+pub mod services;
 
 pub use app::App;
-pub use config::Config;
-pub use error::{ApiError, StoreError};
-pub use http::{handle, Endpoint};
+pub use endpoints::ENDPOINTS;
+
+use wristband_http::{Body, Request, Response};
+
+/// Answers one request with this crate's endpoints: route, method, CORS, errors.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    wristband_http::respond(ENDPOINTS, &app.cors, req, |endpoint, req| {
+        app.call(endpoint, req)
+    })
+    .await
+}

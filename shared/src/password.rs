@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use argon2::password_hash::{phc::PasswordHash, PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::ApiError;
+use wristband_http::ApiError;
 
 /// Password length rule (OWASP ASVS 5.0 V6.2), counted in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -101,7 +101,7 @@ impl Inner {
         if let Some(hash) = self.dummy_hash.get() {
             return Ok(hash);
         }
-        let random_password = crate::tokens::random_id()?;
+        let random_password = wristband_core::ids::random_id().map_err(ApiError::Internal)?;
         let hash = self.hash(&random_password)?;
         Ok(self.dummy_hash.get_or_init(|| hash))
     }

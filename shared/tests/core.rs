@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use common::{unique_user, Backend, PASSWORD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use shared::test_support::{base64_request, json_request, request, test_config, TEST_SOURCE_IP};
-use shared::tokens::{now_secs, Claims, TokenType};
-use shared::Endpoint;
+use wristband_core::ids::now_secs;
+use wristband_core::{Claims, TokenType};
+use wristband_test_support::{
+    b64, base64_request, forge, json_request, request, test_config, TEST_SOURCE_IP,
+};
 
 on_both_backends!(
     register_creates_a_user_with_an_argon2id_hash,
@@ -82,18 +84,20 @@ async fn racing_registrations_give_one_201_and_one_409(backend: Backend) {
 async fn register_validates_input(backend: Backend) {
     let h = backend.app().await;
     let r = h
-        .call(
-            Endpoint::Register,
-            json_request("POST", "/register", &json!({"password": PASSWORD})),
-        )
+        .call(json_request(
+            "POST",
+            "/register",
+            &json!({"password": PASSWORD}),
+        ))
         .await;
     r.assert_error(400, "invalid_request");
     assert_eq!(r.message(), "Missing username parameter");
     let r = h
-        .call(
-            Endpoint::Register,
-            json_request("POST", "/register", &json!({"username": unique_user()})),
-        )
+        .call(json_request(
+            "POST",
+            "/register",
+            &json!({"username": unique_user()}),
+        ))
         .await;
     r.assert_error(400, "invalid_request");
     assert_eq!(r.message(), "Missing password parameter");
@@ -120,36 +124,21 @@ async fn form_and_base64_bodies_are_accepted(backend: Backend) {
     let name = unique_user();
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let body = format!("username={name}&password=correct+horse+battery+staple");
-    let r = h
-        .call(
-            Endpoint::Register,
-            request("POST", "/register", &form, &body),
-        )
-        .await;
+    let r = h.call(request("POST", "/register", &form, &body)).await;
     assert_eq!(r.status, 201, "{r:?}");
-    let r = h
-        .call(Endpoint::Login, request("POST", "/login", &form, &body))
-        .await;
+    let r = h.call(request("POST", "/login", &form, &body)).await;
     assert_eq!(r.status, 200, "{r:?}");
     // API Gateway may hand any body over base64-encoded.
-    let r = h
-        .call(
-            Endpoint::Login,
-            base64_request("POST", "/login", &form, &body),
-        )
-        .await;
+    let r = h.call(base64_request("POST", "/login", &form, &body)).await;
     assert_eq!(r.status, 200, "{r:?}");
     let json_body = json!({"username": name, "password": PASSWORD}).to_string();
     let r = h
-        .call(
-            Endpoint::Login,
-            base64_request(
-                "POST",
-                "/login",
-                &[("content-type", "application/json")],
-                &json_body,
-            ),
-        )
+        .call(base64_request(
+            "POST",
+            "/login",
+            &[("content-type", "application/json")],
+            &json_body,
+        ))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
@@ -157,43 +146,37 @@ async fn form_and_base64_bodies_are_accepted(backend: Backend) {
 async fn malformed_oversized_and_mistyped_bodies_are_400(backend: Backend) {
     let h = backend.app().await;
     let json_ct = [("content-type", "application/json")];
-    for endpoint in [Endpoint::Register, Endpoint::Login] {
+    for path in ["/register", "/login"] {
         let r = h
-            .call(endpoint, request("POST", "/x", &json_ct, "{\"username\": "))
+            .call(request("POST", path, &json_ct, "{\"username\": "))
             .await;
         r.assert_error(400, "invalid_request");
         assert_eq!(r.message(), "Request body is not valid JSON");
-        let r = h
-            .call(endpoint, request("POST", "/x", &json_ct, "[\"alice\"]"))
-            .await;
+        let r = h.call(request("POST", path, &json_ct, "[\"alice\"]")).await;
         r.assert_error(400, "invalid_request");
         let big = json!({"username": "alice", "password": "p".repeat(17 * 1024)}).to_string();
-        let r = h
-            .call(endpoint, request("POST", "/x", &json_ct, &big))
-            .await;
+        let r = h.call(request("POST", path, &json_ct, &big)).await;
         r.assert_error(400, "invalid_request");
         assert!(r.message().contains("16384"), "{r:?}");
         let r = h
-            .call(
-                endpoint,
-                json_request("POST", "/x", &json!({"username": 42, "password": PASSWORD})),
-            )
+            .call(json_request(
+                "POST",
+                path,
+                &json!({"username": 42, "password": PASSWORD}),
+            ))
             .await;
         r.assert_error(400, "invalid_request");
         assert!(r.message().contains("username"), "{r:?}");
         let r = h
-            .call(
-                endpoint,
-                json_request(
-                    "POST",
-                    "/x",
-                    &json!({"username": "alice", "password": ["x"]}),
-                ),
-            )
+            .call(json_request(
+                "POST",
+                path,
+                &json!({"username": "alice", "password": ["x"]}),
+            ))
             .await;
         r.assert_error(400, "invalid_request");
         assert!(r.message().contains("password"), "{r:?}");
-        let r = h.call(endpoint, request("POST", "/x", &json_ct, "")).await;
+        let r = h.call(request("POST", path, &json_ct, "")).await;
         assert_eq!(r.message(), "Missing username parameter");
     }
 }
@@ -317,10 +300,12 @@ async fn protected_answers_hello_and_all_claims(backend: Backend) {
     // Scheme is case-insensitive.
     let auth = format!("bearer {}", tokens.access);
     let r = h
-        .call(
-            Endpoint::Protected,
-            request("GET", "/protected", &[("authorization", &auth)], ""),
-        )
+        .call(request(
+            "GET",
+            "/protected",
+            &[("authorization", &auth)],
+            "",
+        ))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
@@ -328,9 +313,7 @@ async fn protected_answers_hello_and_all_claims(backend: Backend) {
 async fn missing_and_malformed_authorization(backend: Backend) {
     let h = backend.app().await;
     let (_, tokens) = h.user_with_tokens().await;
-    let r = h
-        .call(Endpoint::Protected, request("GET", "/protected", &[], ""))
-        .await;
+    let r = h.call(request("GET", "/protected", &[], "")).await;
     r.assert_error(401, "missing_token");
     assert_eq!(r.message(), "Missing Authorization Header");
     for header in [
@@ -341,18 +324,15 @@ async fn missing_and_malformed_authorization(backend: Backend) {
         "Bearer not-a-jwt".to_owned(),
     ] {
         let r = h
-            .call(
-                Endpoint::Protected,
-                request("GET", "/protected", &[("authorization", &header)], ""),
-            )
+            .call(request(
+                "GET",
+                "/protected",
+                &[("authorization", &header)],
+                "",
+            ))
             .await;
         r.assert_error(401, "invalid_token");
     }
-}
-
-fn b64(value: &serde_json::Value) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
 async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
@@ -406,25 +386,25 @@ async fn expired_wrong_iss_aud_and_future_nbf_are_refused(backend: Backend) {
 
     let mut expired = base.clone();
     expired.exp = now - 1;
-    let r = h.protected(&h.app.tokens.sign(&expired).unwrap()).await;
+    let r = h.protected(&forge(&h.app.config, &expired)).await;
     r.assert_error(401, "token_expired");
     assert_eq!(r.message(), "Token has expired");
 
     let mut iss = base.clone();
     iss.iss = "evil-issuer".into();
-    h.protected(&h.app.tokens.sign(&iss).unwrap())
+    h.protected(&forge(&h.app.config, &iss))
         .await
         .assert_error(401, "invalid_token");
 
     let mut aud = base.clone();
     aud.aud = "other-app".into();
-    h.protected(&h.app.tokens.sign(&aud).unwrap())
+    h.protected(&forge(&h.app.config, &aud))
         .await
         .assert_error(401, "invalid_token");
 
     let mut nbf = base;
     nbf.nbf = now + 60;
-    h.protected(&h.app.tokens.sign(&nbf).unwrap())
+    h.protected(&forge(&h.app.config, &nbf))
         .await
         .assert_error(401, "invalid_token");
 }
@@ -442,9 +422,7 @@ async fn logout_revokes_the_access_token(backend: Backend) {
     for method in ["DELETE", "POST"] {
         let (_, tokens) = h.user_with_tokens().await;
         assert_eq!(h.protected(&tokens.access).await.status, 200);
-        let r = h
-            .with_token(Endpoint::Logout, method, "/logout", &tokens.access, "")
-            .await;
+        let r = h.with_token(method, "/logout", &tokens.access, "").await;
         assert_eq!(r.status, 200, "{r:?}");
         assert_eq!(r.json, json!({"message": "Access token revoked"}));
         let r = h.protected(&tokens.access).await;
@@ -514,68 +492,51 @@ async fn expired_revocation_items_count_as_absent(backend: Backend) {
 
 async fn wrong_method_and_unknown_path(backend: Backend) {
     let h = backend.app().await;
-    let r = h
-        .call(Endpoint::Login, request("GET", "/login", &[], ""))
-        .await;
+    let r = h.call(request("GET", "/login", &[], "")).await;
     r.assert_error(405, "method_not_allowed");
     assert_eq!(r.header("allow"), "POST");
-    let r = h
-        .call(Endpoint::Protected, request("POST", "/protected", &[], ""))
-        .await;
+    let r = h.call(request("POST", "/protected", &[], "")).await;
     r.assert_error(405, "method_not_allowed");
     assert_eq!(r.header("allow"), "GET");
-    let r = h
-        .call(Endpoint::Logout, request("GET", "/logout", &[], ""))
-        .await;
+    let r = h.call(request("GET", "/logout", &[], "")).await;
     assert_eq!(r.header("allow"), "DELETE, POST");
-    let r = h
-        .call(Endpoint::NotFound, request("GET", "/nope", &[], ""))
-        .await;
+    let r = h.call(request("GET", "/nope", &[], "")).await;
     r.assert_error(404, "not_found");
 }
 
 async fn cors_for_allowed_origins_only(backend: Backend) {
     let h = backend.app().await;
     let r = h
-        .call(
-            Endpoint::Protected,
-            request(
-                "GET",
-                "/protected",
-                &[("origin", "http://localhost:3000")],
-                "",
-            ),
-        )
+        .call(request(
+            "GET",
+            "/protected",
+            &[("origin", "http://localhost:3000")],
+            "",
+        ))
         .await;
     assert_eq!(
         r.header("access-control-allow-origin"),
         "http://localhost:3000"
     );
     let r = h
-        .call(
-            Endpoint::Protected,
-            request(
-                "GET",
-                "/protected",
-                &[("origin", "https://evil.example")],
-                "",
-            ),
-        )
+        .call(request(
+            "GET",
+            "/protected",
+            &[("origin", "https://evil.example")],
+            "",
+        ))
         .await;
     assert_eq!(r.header("access-control-allow-origin"), "");
     let r = h
-        .call(
-            Endpoint::Login,
-            request(
-                "OPTIONS",
-                "/login",
-                &[
-                    ("origin", "http://localhost:3000"),
-                    ("access-control-request-method", "POST"),
-                ],
-                "",
-            ),
-        )
+        .call(request(
+            "OPTIONS",
+            "/login",
+            &[
+                ("origin", "http://localhost:3000"),
+                ("access-control-request-method", "POST"),
+            ],
+            "",
+        ))
         .await;
     assert_eq!(r.status, 204);
     assert_eq!(
@@ -601,7 +562,7 @@ async fn unreachable_dynamodb_fails_closed_with_503() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let app = shared::App::with_dynamodb(test_config(), common::client_for(&dead));
-    let down = common::Harness { app };
+    let down = common::Harness::new(app);
 
     let started = Instant::now();
     let r = down.protected(&tokens.access).await;

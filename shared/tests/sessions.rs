@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use common::{tokens_of, Backend, Harness, Tokens, PASSWORD};
 use serde_json::json;
-use shared::test_support::request;
-use shared::tokens::TokenType;
-use shared::Endpoint;
+use wristband_core::TokenType;
+use wristband_test_support::{forge, request};
 
 on_both_backends!(
     refresh_rotates_and_keeps_the_session,
@@ -57,18 +56,14 @@ async fn refresh_validates_the_token(backend: Backend) {
     let r = h.refresh(&tokens.access).await;
     r.assert_error(401, "invalid_token");
     assert!(r.message().contains("refresh"), "{r:?}");
-    let r = h
-        .call(Endpoint::Refresh, request("POST", "/refresh", &[], ""))
-        .await;
+    let r = h.call(request("POST", "/refresh", &[], "")).await;
     r.assert_error(401, "missing_token");
     let mut expired = h.claims(&tokens.refresh, TokenType::Refresh);
     expired.exp = expired.iat - 1;
-    h.refresh(&h.app.tokens.sign(&expired).unwrap())
+    h.refresh(&forge(&h.app.config, &expired))
         .await
         .assert_error(401, "token_expired");
-    let r = h
-        .call(Endpoint::Refresh, request("GET", "/refresh", &[], ""))
-        .await;
+    let r = h.call(request("GET", "/refresh", &[], "")).await;
     r.assert_error(405, "method_not_allowed");
 }
 
@@ -128,9 +123,7 @@ async fn logout_all_refuses_every_earlier_token_of_the_user_only(backend: Backen
     let two = h.login_ok(&name, PASSWORD).await;
     let (_, bystander) = h.user_with_tokens().await;
 
-    let r = h
-        .with_token(Endpoint::LogoutAll, "POST", "/logout/all", &one.access, "")
-        .await;
+    let r = h.with_token("POST", "/logout/all", &one.access, "").await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.json["message"].is_string());
     for token in [&one.access, &two.access] {
@@ -143,9 +136,7 @@ async fn logout_all_refuses_every_earlier_token_of_the_user_only(backend: Backen
     // Logging in again works at once.
     let again = h.login_ok(&name, PASSWORD).await;
     assert_eq!(h.protected(&again.access).await.status, 200);
-    let r = h
-        .with_token(Endpoint::LogoutAll, "GET", "/logout/all", &again.access, "")
-        .await;
+    let r = h.with_token("GET", "/logout/all", &again.access, "").await;
     r.assert_error(405, "method_not_allowed");
 }
 
@@ -156,9 +147,7 @@ async fn sessions_are_listed_and_ended(backend: Backend) {
     let sid_one = h.claims(&one.access, TokenType::Access).sid;
     let sid_two = h.claims(&two.access, TokenType::Access).sid;
 
-    let r = h
-        .with_token(Endpoint::Sessions, "GET", "/sessions", &one.access, "")
-        .await;
+    let r = h.with_token("GET", "/sessions", &one.access, "").await;
     assert_eq!(r.status, 200, "{r:?}");
     let list = r.json["sessions"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
@@ -175,13 +164,11 @@ async fn sessions_are_listed_and_ended(backend: Backend) {
             assert!(s.get(field).is_some(), "{field} missing in {s}");
         }
         assert_eq!(s["current"], s["sid"] == sid_one.as_str());
-        assert_eq!(s["source_ip"], shared::test_support::TEST_SOURCE_IP);
+        assert_eq!(s["source_ip"], wristband_test_support::TEST_SOURCE_IP);
     }
 
     let path = format!("/sessions/{sid_two}");
-    let r = h
-        .with_token(Endpoint::Sessions, "DELETE", &path, &one.access, "")
-        .await;
+    let r = h.with_token("DELETE", &path, &one.access, "").await;
     assert_eq!(r.status, 204, "{r:?}");
     h.protected(&two.access)
         .await
@@ -191,20 +178,14 @@ async fn sessions_are_listed_and_ended(backend: Backend) {
         .assert_error(401, "token_revoked");
     assert_eq!(h.protected(&one.access).await.status, 200);
 
-    let r = h
-        .with_token(Endpoint::Sessions, "GET", "/sessions", &one.access, "")
-        .await;
+    let r = h.with_token("GET", "/sessions", &one.access, "").await;
     let list = r.json["sessions"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["sid"], sid_one.as_str());
     // Ending it again: it is gone.
-    let r = h
-        .with_token(Endpoint::Sessions, "DELETE", &path, &one.access, "")
-        .await;
+    let r = h.with_token("DELETE", &path, &one.access, "").await;
     r.assert_error(404, "not_found");
-    let r = h
-        .with_token(Endpoint::Sessions, "POST", "/sessions", &one.access, "")
-        .await;
+    let r = h.with_token("POST", "/sessions", &one.access, "").await;
     r.assert_error(405, "method_not_allowed");
     assert_eq!(r.header("allow"), "GET");
 }
@@ -215,19 +196,11 @@ async fn ending_someone_elses_session_is_404(backend: Backend) {
     let (_, theirs) = h.user_with_tokens().await;
     let their_sid = h.claims(&theirs.access, TokenType::Access).sid;
     let path = format!("/sessions/{their_sid}");
-    let r = h
-        .with_token(Endpoint::Sessions, "DELETE", &path, &mine.access, "")
-        .await;
+    let r = h.with_token("DELETE", &path, &mine.access, "").await;
     r.assert_error(404, "not_found");
     assert_eq!(h.protected(&theirs.access).await.status, 200);
     let r = h
-        .with_token(
-            Endpoint::Sessions,
-            "DELETE",
-            "/sessions/no-such-sid",
-            &mine.access,
-            "",
-        )
+        .with_token("DELETE", "/sessions/no-such-sid", &mine.access, "")
         .await;
     r.assert_error(404, "not_found");
 }
@@ -242,13 +215,7 @@ async fn password_change_needs_a_fresh_token_and_ends_other_sessions(backend: Ba
     // A token from /refresh is not fresh.
     let refreshed = refresh_ok(&h, &here.refresh).await;
     let r = h
-        .with_token(
-            Endpoint::Password,
-            "POST",
-            "/password",
-            &refreshed.access,
-            &body,
-        )
+        .with_token("POST", "/password", &refreshed.access, &body)
         .await;
     r.assert_error(401, "fresh_token_required");
     assert_eq!(r.message(), "Fresh token required");
@@ -257,19 +224,11 @@ async fn password_change_needs_a_fresh_token_and_ends_other_sessions(backend: Ba
         json!({"old_password": "not my password", "new_password": "a brand new passphrase"})
             .to_string();
     let r = h
-        .with_token(
-            Endpoint::Password,
-            "POST",
-            "/password",
-            &here.access,
-            &wrong,
-        )
+        .with_token("POST", "/password", &here.access, &wrong)
         .await;
     r.assert_error(401, "invalid_credentials");
 
-    let r = h
-        .with_token(Endpoint::Password, "POST", "/password", &here.access, &body)
-        .await;
+    let r = h.with_token("POST", "/password", &here.access, &body).await;
     assert_eq!(r.status, 200, "{r:?}");
     // Other sessions end; this one goes on.
     h.protected(&elsewhere.access)
@@ -291,7 +250,6 @@ async fn password_change_validates_input(backend: Backend) {
     let (_, tokens) = h.user_with_tokens().await;
     let r = h
         .with_token(
-            Endpoint::Password,
             "POST",
             "/password",
             &tokens.access,
@@ -302,17 +260,9 @@ async fn password_change_validates_input(backend: Backend) {
     assert_eq!(r.message(), "Missing new_password parameter");
     let weak = json!({"old_password": PASSWORD, "new_password": "short"}).to_string();
     let r = h
-        .with_token(
-            Endpoint::Password,
-            "POST",
-            "/password",
-            &tokens.access,
-            &weak,
-        )
+        .with_token("POST", "/password", &tokens.access, &weak)
         .await;
     r.assert_error(400, "weak_password");
-    let r = h
-        .call(Endpoint::Password, request("POST", "/password", &[], "{}"))
-        .await;
+    let r = h.call(request("POST", "/password", &[], "{}")).await;
     r.assert_error(401, "missing_token");
 }

@@ -1,6 +1,15 @@
-//! The `login` Lambda function: see `shared::app::App` for what it does.
+//! The `login` Lambda function: `shared::services` has what it does.
+
+use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Login).await
+async fn main() -> Result<(), wristband_http::Error> {
+    let app = shared::App::init()?;
+    // Unknown-user logins verify against the dummy hash: make it before the first one.
+    app.passwords.warm_up().await?;
+    let cors = app.cors.clone();
+    wristband_http::serve(&[Endpoint::Login], cors, app, |app, _, req| {
+        shared::endpoints::login(app, req)
+    })
+    .await
 }

@@ -1,6 +1,13 @@
-//! The `logout` Lambda function: see `shared::app::App` for what it does.
+//! The `logout` Lambda function: `shared::services` has what it does.
+
+use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Logout).await
+async fn main() -> Result<(), wristband_http::Error> {
+    let app = shared::App::init()?;
+    let cors = app.cors.clone();
+    wristband_http::serve(&[Endpoint::Logout], cors, app, |app, _, req| {
+        shared::endpoints::logout(app, req)
+    })
+    .await
 }

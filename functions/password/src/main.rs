@@ -1,6 +1,13 @@
-//! The `password` Lambda function: see `shared::app::App` for what it does.
+//! The `password` Lambda function: `shared::services` has what it does.
+
+use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Password).await
+async fn main() -> Result<(), wristband_http::Error> {
+    let app = shared::App::init()?;
+    let cors = app.cors.clone();
+    wristband_http::serve(&[Endpoint::Password], cors, app, |app, _, req| {
+        shared::endpoints::change_password(app, req)
+    })
+    .await
 }

@@ -1,6 +1,19 @@
-//! The `protected` Lambda function: see `shared::app::App` for what it does.
+//! The `protected` Lambda function: verification key, revocation table, guard. No users
+//! table, no argon2, no signing key.
+
+use wristband_core::Config;
+use wristband_http::{refuse_to_start, Cors, Endpoint, Guard};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Protected).await
+async fn main() -> Result<(), wristband_http::Error> {
+    wristband_http::logging::init();
+    let config = Config::from_env().map_err(refuse_to_start)?;
+    let client = wristband_dynamodb::client_from_env();
+    let authenticator = wristband_dynamodb::authenticator(&config, &client);
+    let guard = Guard::new(authenticator, protected::requirements());
+    let cors = Cors::new(config.cors_allow_origins);
+    wristband_http::serve(&[Endpoint::Protected], cors, guard, |guard, _, req| {
+        protected::handle(guard, req)
+    })
+    .await
 }

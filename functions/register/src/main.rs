@@ -1,6 +1,13 @@
-//! The `register` Lambda function: see `shared::app::App` for what it does.
+//! The `register` Lambda function: `shared::services` has what it does.
+
+use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Register).await
+async fn main() -> Result<(), wristband_http::Error> {
+    let app = shared::App::init()?;
+    let cors = app.cors.clone();
+    wristband_http::serve(&[Endpoint::Register], cors, app, |app, _, req| {
+        shared::endpoints::register(app, req)
+    })
+    .await
 }

@@ -1,6 +1,15 @@
-//! The `sessions` Lambda function: see `shared::app::App` for what it does.
+//! The `sessions` Lambda function (`GET /sessions`, `DELETE /sessions/{sid}`):
+//! `shared::services::sessions` has what it does.
+
+use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve(shared::Endpoint::Sessions).await
+async fn main() -> Result<(), wristband_http::Error> {
+    let app = shared::App::init()?;
+    let cors = app.cors.clone();
+    let endpoints = &[Endpoint::ListSessions, Endpoint::EndSession];
+    wristband_http::serve(endpoints, cors, app, |app, endpoint, req| {
+        shared::endpoints::sessions(app, endpoint, req)
+    })
+    .await
 }

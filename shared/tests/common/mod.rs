@@ -1,18 +1,25 @@
-//! Test harness: one App per test, on the in-memory stores or on DynamoDB Local.
+//! Test harness: one App per test, on the in-memory stores or on DynamoDB Local, routed
+//! by path as API Gateway routes: /protected and /me to their functions' handlers, the
+//! rest to `shared`'s endpoints (unknown paths answer 404 there).
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::app::{dynamodb_retries, dynamodb_timeouts};
-use shared::config::{Config, TableNames};
-use shared::store::ensure_tables;
-use shared::test_support::{bearer_request, json_request, test_config};
-use shared::{handle, App, Endpoint};
+use shared::App;
 use tokio::sync::OnceCell;
+use wristband_core::config::{Config, TableNames};
+use wristband_core::ids::random_id;
+use wristband_core::{Claims, TokenType, TokenVerifier};
+use wristband_dynamodb::ensure_tables;
+use wristband_http::{respond, Endpoint, Guard};
+use wristband_test_support::{
+    bearer_request, json_request, test_config, InMemoryRevokedTokens, InMemorySessions,
+    InMemoryUsers,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -36,9 +43,9 @@ pub fn client_for(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("dummy", "dummy", None, None, "tests"))
-        .timeout_config(dynamodb_timeouts())
-        .retry_config(dynamodb_retries())
-        .http_client(shared::app::https_client())
+        .timeout_config(wristband_dynamodb::timeouts())
+        .retry_config(wristband_dynamodb::retries())
+        .http_client(wristband_dynamodb::https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
@@ -49,7 +56,7 @@ pub async fn test_tables(client: &aws_sdk_dynamodb::Client) -> TableNames {
     static CREATED: OnceCell<()> = OnceCell::const_new();
     let names = NAMES
         .get_or_init(|| {
-            let run = shared::tokens::random_id().unwrap().to_ascii_lowercase();
+            let run = random_id().unwrap().to_ascii_lowercase();
             let run: String = run.chars().filter(char::is_ascii_alphanumeric).collect();
             TableNames {
                 users: format!("test-{run}-users"),
@@ -77,14 +84,14 @@ impl Backend {
         let mut config = test_config();
         adjust(&mut config);
         let app = match self {
-            Backend::InMemory => App::in_memory(config),
+            Backend::InMemory => in_memory_app(config),
             Backend::DynamoDbLocal => {
                 let client = client_for(&dynamodb_endpoint());
                 config.tables = test_tables(&client).await;
                 App::with_dynamodb(config, client)
             }
         };
-        Harness { app }
+        Harness::new(app)
     }
 }
 
@@ -154,34 +161,71 @@ pub struct Tokens {
     pub refresh: String,
 }
 
+/// The same logic as production on in-memory stores.
+pub fn in_memory_app(config: Config) -> App {
+    App::new(
+        config,
+        Arc::<InMemoryUsers>::default(),
+        Arc::<InMemoryRevokedTokens>::default(),
+        Arc::<InMemorySessions>::default(),
+    )
+}
+
+/// The app of the issuing functions and the guards of the verifier functions, on the
+/// same stores and keys.
 pub struct Harness {
     pub app: App,
+    pub protected: Guard,
+    pub me: Guard,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A username no other test uses.
 pub fn unique_user() -> String {
-    let id = shared::tokens::random_id().unwrap();
+    let id = random_id().unwrap();
     let id: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("user-{}", id.to_ascii_lowercase())
 }
 
 impl Harness {
-    pub async fn call(&self, endpoint: Endpoint, req: Request) -> Resp {
-        Resp::from_response(handle(&self.app, endpoint, req).await)
+    pub fn new(app: App) -> Self {
+        Self {
+            protected: Guard::new(app.authenticator.clone(), protected::requirements()),
+            me: Guard::new(app.authenticator.clone(), me::requirements()),
+            app,
+        }
+    }
+
+    /// One request, routed by its path as API Gateway does.
+    pub async fn call(&self, req: Request) -> Resp {
+        let cors = &self.app.cors;
+        let response = match req.uri().path() {
+            "/protected" => {
+                respond(&[Endpoint::Protected], cors, req, |_, req| {
+                    protected::handle(&self.protected, req)
+                })
+                .await
+            }
+            "/me" => {
+                respond(&[Endpoint::Me], cors, req, |_, req| {
+                    me::handle(&self.me, req)
+                })
+                .await
+            }
+            _ => shared::handle(&self.app, req).await,
+        };
+        Resp::from_response(response)
     }
 
     pub async fn register(&self, username: &str, password: &str) -> Resp {
         let body = json!({"username": username, "password": password});
-        self.call(Endpoint::Register, json_request("POST", "/register", &body))
-            .await
+        self.call(json_request("POST", "/register", &body)).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Resp {
         let body = json!({"username": username, "password": password});
-        self.call(Endpoint::Login, json_request("POST", "/login", &body))
-            .await
+        self.call(json_request("POST", "/login", &body)).await
     }
 
     /// Registers a fresh user and logs in: (username, tokens).
@@ -198,36 +242,27 @@ impl Harness {
         tokens_of(&r)
     }
 
-    pub async fn with_token(
-        &self,
-        endpoint: Endpoint,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: &str,
-    ) -> Resp {
-        self.call(endpoint, bearer_request(method, path, token, body))
-            .await
+    pub async fn with_token(&self, method: &str, path: &str, token: &str, body: &str) -> Resp {
+        self.call(bearer_request(method, path, token, body)).await
     }
 
-    /// The verified claims of a token this app issued.
-    pub fn claims(&self, token: &str, kind: shared::tokens::TokenType) -> shared::tokens::Claims {
-        self.app.tokens.verify(token, kind).expect("a valid token")
+    /// The verified claims of a token this app issued (signature and claims only).
+    pub fn claims(&self, token: &str, kind: TokenType) -> Claims {
+        TokenVerifier::new(&self.app.config)
+            .verify(token, kind)
+            .expect("a valid token")
     }
 
     pub async fn protected(&self, token: &str) -> Resp {
-        self.with_token(Endpoint::Protected, "GET", "/protected", token, "")
-            .await
+        self.with_token("GET", "/protected", token, "").await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Resp {
-        self.with_token(Endpoint::Refresh, "POST", "/refresh", refresh_token, "")
-            .await
+        self.with_token("POST", "/refresh", refresh_token, "").await
     }
 
     pub async fn logout(&self, access: &str, body: &str) -> Resp {
-        self.with_token(Endpoint::Logout, "DELETE", "/logout", access, body)
-            .await
+        self.with_token("DELETE", "/logout", access, body).await
     }
 }
 

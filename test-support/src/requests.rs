@@ -1,20 +1,6 @@
-//! Helpers for tests and benches (ours and the integration tests'): a valid configuration
-//! and request builders. Not used by the functions.
+//! Requests exactly as `lambda_http` builds them from API Gateway events.
 
 use lambda_http::Request;
-
-use crate::config::Config;
-
-/// A configuration with a test secret and the default lifetimes.
-pub fn test_config() -> Config {
-    Config::from_lookup(|name| match name {
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret-0123".to_owned()),
-        "JWT_KID" => Some("test-kid".to_owned()),
-        "CORS_ALLOW_ORIGINS" => Some("http://localhost:3000".to_owned()),
-        _ => None,
-    })
-    .expect("test configuration is valid")
-}
 
 /// The source IP of test requests.
 pub const TEST_SOURCE_IP: &str = "203.0.113.7";

@@ -53,6 +53,19 @@ impl TableNames {
     }
 }
 
+/// `CORS_ALLOW_ORIGINS`: comma-separated exact origins (a trailing `/` is dropped). Read on
+/// its own too, by functions that need no other configuration (not-found).
+pub fn cors_allow_origins_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    lookup("CORS_ALLOW_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Login throttling: after `max_failures` wrong passwords in a row the user is locked
 /// for `lockout`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,14 +167,7 @@ impl Config {
             refresh_ttl: seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?,
             refresh_reuse_grace: seconds("REFRESH_REUSE_GRACE_SECONDS", 10)?,
             tables: TableNames::from_lookup(&lookup),
-            cors_allow_origins: get("CORS_ALLOW_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            cors_allow_origins: cors_allow_origins_from_lookup(&lookup),
             lockout: LockoutPolicy {
                 max_failures,
                 lockout: seconds("LOGIN_LOCKOUT_SECONDS", 300)?,

@@ -1,7 +1,8 @@
 //! Issuing and verifying wristbands (JWTs).
 //!
-//! Keys, header and validation rules are built once per process ([`TokenService::new`]);
-//! issuing and verifying are then pure CPU work with no allocation beyond the token itself.
+//! Keys, header and validation rules are built once per process; issuing and verifying
+//! are then pure CPU work. Issuing ([`TokenIssuer`]) and verifying ([`TokenVerifier`]) are
+//! separate types so that a function that only verifies never holds a signing key.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -10,7 +11,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{AuthError, BoxError};
+use crate::ids::random_id;
 
 /// Whether a token opens doors (`access`) or buys new wristbands (`refresh`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,40 +70,26 @@ pub struct Subject<'a> {
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const ALGORITHM_NAME: &str = "HS256";
 
-/// Keys and rules, built once per process.
-pub struct TokenService {
+/// Mints tokens: the signing key, the header and the lifetimes. Only the functions that
+/// issue tokens (login, refresh) build one.
+pub struct TokenIssuer {
     encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
     header: Header,
-    validation: Validation,
     issuer: String,
     audience: String,
     access_ttl: u64,
     refresh_ttl: u64,
 }
 
-impl TokenService {
+impl TokenIssuer {
     pub fn new(config: &Config) -> Self {
         crate::jwt_crypto::install();
-        // One algorithm, pinned: the header's `alg` never chooses the verification
-        // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
         let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".to_owned());
         header.kid = Some(config.jwt_kid.clone());
-
-        let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = 0;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_audience(&[&config.jwt_audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-
         Self {
             encoding_key: EncodingKey::from_secret(&config.jwt_secret),
-            decoding_key: DecodingKey::from_secret(&config.jwt_secret),
             header,
-            validation,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             access_ttl: config.access_ttl.as_secs(),
@@ -125,7 +113,7 @@ impl TokenService {
         subject: Subject<'_>,
         fresh: bool,
         now: u64,
-    ) -> Result<TokenPair, ApiError> {
+    ) -> Result<TokenPair, BoxError> {
         let access = self.claims(
             subject,
             TokenType::Access,
@@ -149,7 +137,7 @@ impl TokenService {
         fresh: Option<bool>,
         now: u64,
         ttl: u64,
-    ) -> Result<Claims, ApiError> {
+    ) -> Result<Claims, BoxError> {
         Ok(Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -165,20 +153,48 @@ impl TokenService {
         })
     }
 
-    /// Signs arbitrary claims with the process key (also used by tests to forge
-    /// tokens with bad claims but a good signature).
-    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, ApiError> {
-        jsonwebtoken::encode(&self.header, claims, &self.encoding_key).map_err(ApiError::internal)
+    fn sign(&self, claims: &Claims) -> Result<String, BoxError> {
+        Ok(jsonwebtoken::encode(
+            &self.header,
+            claims,
+            &self.encoding_key,
+        )?)
+    }
+}
+
+/// Checks tokens: the verification key and the rules. Verifier functions (protected, me,
+/// the authorizer) build only this.
+pub struct TokenVerifier {
+    decoding_key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub fn new(config: &Config) -> Self {
+        crate::jwt_crypto::install();
+        // One algorithm, pinned: the header's `alg` never chooses the verification
+        // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        Self {
+            decoding_key: DecodingKey::from_secret(&config.jwt_secret),
+            validation,
+        }
     }
 
     /// Checks signature, algorithm, `iss`, `aud`, `exp`, `nbf` (zero leeway) and `type`.
-    /// Revocation is the caller's next step (it needs the store).
-    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
+    /// Revocation is the [`crate::Authenticator`]'s next step (it needs the store).
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
             .map_err(|err| Self::explain(token, err.kind()))?;
         let claims = data.claims;
         if claims.token_type != expected {
-            return Err(ApiError::InvalidToken(match expected {
+            return Err(AuthError::Invalid(match expected {
                 TokenType::Access => "Only access tokens are accepted here",
                 TokenType::Refresh => "Only refresh tokens are accepted here",
             }));
@@ -186,9 +202,9 @@ impl TokenService {
         Ok(claims)
     }
 
-    fn explain(token: &str, kind: &ErrorKind) -> ApiError {
-        ApiError::InvalidToken(match kind {
-            ErrorKind::ExpiredSignature => return ApiError::TokenExpired,
+    fn explain(token: &str, kind: &ErrorKind) -> AuthError {
+        AuthError::Invalid(match kind {
+            ErrorKind::ExpiredSignature => return AuthError::Expired,
             ErrorKind::InvalidSignature => "Signature verification failed",
             ErrorKind::ImmatureSignature => "Token is not valid yet (nbf is in the future)",
             ErrorKind::InvalidIssuer => "Token issuer is not accepted",
@@ -221,35 +237,68 @@ impl TokenService {
     }
 }
 
-/// 128 random bits, base64url: token ids and session ids.
-pub fn random_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// Seconds since the epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::test_config;
+    use crate::ids::now_secs;
 
-    fn service() -> TokenService {
-        TokenService::new(&test_config())
+    fn test_config() -> Config {
+        Config::from_lookup(|name| match name {
+            "JWT_SECRET" => Some("test-secret-test-secret-test-secret-0123".to_owned()),
+            "JWT_KID" => Some("test-kid".to_owned()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    /// Both halves, and a way to sign arbitrary claims with the real key (tests only).
+    struct Svc {
+        issuer: TokenIssuer,
+        verifier: TokenVerifier,
+    }
+
+    impl Svc {
+        fn issue_token_pair(
+            &self,
+            subject: Subject<'_>,
+            fresh: bool,
+            now: u64,
+        ) -> Result<TokenPair, BoxError> {
+            self.issuer.issue_token_pair(subject, fresh, now)
+        }
+        fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, AuthError> {
+            self.verifier.verify(token, expected)
+        }
+        fn sign<T: Serialize>(&self, claims: &T) -> Result<String, BoxError> {
+            let i = &self.issuer;
+            Ok(jsonwebtoken::encode(&i.header, claims, &i.encoding_key)?)
+        }
+    }
+
+    fn service_with(config: &Config) -> Svc {
+        Svc {
+            issuer: TokenIssuer::new(config),
+            verifier: TokenVerifier::new(config),
+        }
+    }
+
+    fn service() -> Svc {
+        service_with(&test_config())
+    }
+
+    fn code(err: &AuthError) -> &'static str {
+        match err {
+            AuthError::Expired => "token_expired",
+            AuthError::Invalid(_) => "invalid_token",
+            _ => "other",
+        }
     }
 
     fn subject() -> (String, Vec<String>, String) {
         ("alice".into(), vec!["user".into()], "sid-1".into())
     }
 
-    fn pair(svc: &TokenService, now: u64) -> TokenPair {
+    fn pair(svc: &Svc, now: u64) -> TokenPair {
         let (u, r, s) = subject();
         svc.issue_token_pair(
             Subject {
@@ -290,9 +339,9 @@ mod tests {
         let svc = service();
         let p = pair(&svc, now_secs());
         let err = svc.verify(&p.refresh_token, TokenType::Access).unwrap_err();
-        assert_eq!(err.code(), "invalid_token");
+        assert_eq!(code(&err), "invalid_token");
         let err = svc.verify(&p.access_token, TokenType::Refresh).unwrap_err();
-        assert_eq!(err.code(), "invalid_token");
+        assert_eq!(code(&err), "invalid_token");
     }
 
     #[test]
@@ -300,7 +349,7 @@ mod tests {
         let svc = service();
         let p = pair(&svc, now_secs() - 901);
         let err = svc.verify(&p.access_token, TokenType::Access).unwrap_err();
-        assert_eq!(err.code(), "token_expired");
+        assert_eq!(code(&err), "token_expired");
     }
 
     #[test]
@@ -310,7 +359,7 @@ mod tests {
         claims.nbf = now_secs() + 5;
         let token = svc.sign(&claims).unwrap();
         let err = svc.verify(&token, TokenType::Access).unwrap_err();
-        assert_eq!(err.code(), "invalid_token");
+        assert_eq!(code(&err), "invalid_token");
         assert!(err.to_string().contains("nbf"));
     }
 
@@ -349,7 +398,7 @@ mod tests {
         let svc = service();
         let mut other_cfg = test_config();
         other_cfg.jwt_secret = b"another-secret-another-secret-another".to_vec();
-        let other = TokenService::new(&other_cfg);
+        let other = service_with(&other_cfg);
         let p = pair(&other, now_secs());
         let err = svc.verify(&p.access_token, TokenType::Access).unwrap_err();
         assert_eq!(err.to_string(), "Signature verification failed");
@@ -365,7 +414,7 @@ mod tests {
             format!("{}.{}", b64(&header), b64(&claims)),
         ] {
             let err = svc.verify(&token, TokenType::Access).unwrap_err();
-            assert_eq!(err.code(), "invalid_token", "{token}");
+            assert_eq!(code(&err), "invalid_token", "{token}");
         }
         let token = format!("{}.{}.", b64(&header), b64(&claims));
         let err = svc.verify(&token, TokenType::Access).unwrap_err();
@@ -400,7 +449,7 @@ mod tests {
             "😀.😀.😀",
         ] {
             let err = svc.verify(token, TokenType::Access).unwrap_err();
-            assert_eq!(err.code(), "invalid_token", "{token:?}");
+            assert_eq!(code(&err), "invalid_token", "{token:?}");
         }
     }
 
@@ -411,6 +460,6 @@ mod tests {
             .sign(&serde_json::json!({"sub": "alice", "exp": now_secs() + 60}))
             .unwrap();
         let err = svc.verify(&token, TokenType::Access).unwrap_err();
-        assert_eq!(err.code(), "invalid_token");
+        assert_eq!(code(&err), "invalid_token");
     }
 }

@@ -1,14 +1,7 @@
-//! Storage behind traits: DynamoDB in production, in memory for unit tests.
-//!
-//! Only `dynamodb.rs` knows table layouts and attribute names.
-
-mod dynamodb;
-mod memory;
+//! Storage behind traits: `wristband-dynamodb` implements them for production (the only
+//! code that knows table layouts and attribute names), `wristband-test-support` in memory.
 
 use async_trait::async_trait;
-
-pub use dynamodb::{ensure_tables, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
-pub use memory::{InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
 
 use crate::config::LockoutPolicy;
 use crate::error::StoreError;
@@ -53,6 +46,9 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Option<u64>, StoreError>;
     /// Clears the failure count and any lock after a good login.
     async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError>;
+    /// Replaces the roles of an existing user (the admin tool); `false` if there is no
+    /// such user.
+    async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError>;
     /// Replaces the password hash of an existing user.
     async fn set_password_hash(
         &self,
@@ -78,6 +74,13 @@ pub trait RevocationStore: Send + Sync {
         cutoff: u64,
         expires_at: u64,
     ) -> Result<(), StoreError>;
+}
+
+/// Who started a session, as the session list shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
 }
 
 /// One login's refresh family, as `/sessions` lists it.

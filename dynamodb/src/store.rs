@@ -13,10 +13,11 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore};
-use crate::config::{LockoutPolicy, TableNames};
-use crate::error::StoreError;
-use crate::tokens::Claims;
+use wristband_core::config::{LockoutPolicy, TableNames};
+use wristband_core::store::{
+    RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore,
+};
+use wristband_core::{Claims, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -236,6 +237,26 @@ impl UserStore for DynamoDbUsers {
         match result {
             Ok(_) => Ok(()),
             Err(err) if conditional_check_failed(&err) => Ok(()),
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(USERNAME, s(username))
+            .update_expression("SET #r = :r")
+            .condition_expression("attribute_exists(#u)")
+            .expression_attribute_names("#r", ROLES)
+            .expression_attribute_names("#u", USERNAME)
+            .expression_attribute_values(":r", AttributeValue::L(roles.iter().map(s).collect()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_check_failed(&err) => Ok(false),
             Err(err) => Err(classify(err)),
         }
     }

@@ -9,6 +9,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
+use wristband_core::store::ClientInfo;
+
 use crate::error::ApiError;
 
 /// Largest accepted body (API.md: over 16 KiB is a 400).
@@ -89,16 +91,21 @@ fn is_form(req: &Request) -> bool {
         .unwrap_or(false)
 }
 
-/// The token of `Authorization: Bearer <jwt>` (scheme case-insensitive, one space).
-pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
+/// The token of `Authorization: Bearer <jwt>`, `None` when the request has none (a blank
+/// header counts as none). A header of another shape is refused, never ignored.
+pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(ApiError::MissingToken);
+        return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::InvalidToken("Authorization header must be 'Bearer <token>'"))?;
+    let value = value.to_str().map_err(|_| bad_authorization())?;
+    parse_bearer(value)
+}
+
+/// `Bearer <jwt>` (scheme case-insensitive, one space, no other whitespace), from the
+/// header's text; shared by the HTTP functions and the authorizer.
+pub fn parse_bearer(value: &str) -> Result<Option<&str>, ApiError> {
     if value.trim().is_empty() {
-        return Err(ApiError::MissingToken);
+        return Ok(None);
     }
     match value.split_once(' ') {
         Some((scheme, token))
@@ -106,37 +113,30 @@ pub fn bearer_token(req: &Request) -> Result<&str, ApiError> {
                 && !token.is_empty()
                 && !token.contains(char::is_whitespace) =>
         {
-            Ok(token)
+            Ok(Some(token))
         }
-        _ => Err(ApiError::InvalidToken(
-            "Authorization header must be 'Bearer <token>'",
-        )),
+        _ => Err(bad_authorization()),
     }
 }
 
-/// Who is calling, for the session list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CallerInfo {
-    pub user_agent: Option<String>,
-    pub source_ip: Option<String>,
+fn bad_authorization() -> ApiError {
+    ApiError::InvalidToken("Authorization header must be 'Bearer <token>'")
 }
 
-impl CallerInfo {
-    pub fn from_request(req: &Request) -> Self {
-        let header_text = |name: header::HeaderName| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(256).collect::<String>())
-        };
-        let source_ip = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-            _ => None,
-        };
-        Self {
-            user_agent: header_text(header::USER_AGENT),
-            source_ip,
-        }
+/// Who is calling, for the session list: user agent (at most 256 characters) and source IP.
+pub fn client_info(req: &Request) -> ClientInfo {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect::<String>());
+    let source_ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    ClientInfo {
+        user_agent,
+        source_ip,
     }
 }
 
@@ -233,8 +233,8 @@ mod tests {
 
     #[test]
     fn bearer_parsing() {
-        assert_eq!(bearer_token(&with_auth("Bearer abc")).unwrap(), "abc");
-        assert_eq!(bearer_token(&with_auth("bEaReR abc")).unwrap(), "abc");
+        assert_eq!(bearer_token(&with_auth("Bearer abc")).unwrap(), Some("abc"));
+        assert_eq!(bearer_token(&with_auth("bEaReR abc")).unwrap(), Some("abc"));
         for bad in ["Bearer", "Bearer  abc", "Basic abc", "abc", "Bearer a b"] {
             let err = bearer_token(&with_auth(bad)).unwrap_err();
             assert_eq!(err.code(), "invalid_token", "{bad}");
@@ -242,10 +242,7 @@ mod tests {
         let none = lambda_http::http::Request::builder()
             .body(Body::Empty)
             .unwrap();
-        assert_eq!(bearer_token(&none).unwrap_err().code(), "missing_token");
-        assert_eq!(
-            bearer_token(&with_auth("")).unwrap_err().code(),
-            "missing_token"
-        );
+        assert_eq!(bearer_token(&none).unwrap(), None);
+        assert_eq!(bearer_token(&with_auth("")).unwrap(), None);
     }
 }

@@ -1,40 +1,55 @@
-//! The `main` of every function: initialise once, then serve events.
+//! Serving on Lambda: the runtime loop and API Gateway's payload 2.0 shapes.
+
+use std::future::Future;
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::http::header;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, LambdaEvent, Request, RequestExt, Response};
 
-use crate::app::App;
-use crate::http::{handle, Endpoint};
+use crate::error::ApiError;
+use crate::response::{respond, Cors, Reply};
+use crate::routes::Endpoint;
 
-/// Builds configuration, keys and the DynamoDB client once, then serves `endpoint` until
-/// the Lambda runtime stops the process. Refuses to start on bad configuration.
-pub async fn serve(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
-    crate::logging::init();
-    let app = match App::from_env().await {
-        Ok(app) => app,
-        Err(err) => {
-            tracing::error!(error = %err, "refusing to start: bad configuration");
-            return Err(err.into());
-        }
-    };
-    if endpoint == Endpoint::Login {
-        // Unknown-user logins verify against the dummy hash: make it before the first one.
-        app.passwords.warm_up().await?;
-    }
+pub use lambda_http::Error;
+
+/// Serves the routes of `endpoints` until the Lambda runtime stops the process: every
+/// invocation goes through [`respond`] (route, method, CORS, error mapping) to `handler`,
+/// which borrows `state` (built once, in `main`: configuration, keys, clients).
+pub async fn serve<S, H, Fut>(
+    endpoints: &'static [Endpoint],
+    cors: Cors,
+    state: S,
+    handler: H,
+) -> Result<(), Error>
+where
+    S: 'static,
+    H: Fn(&'static S, Endpoint, Request) -> Fut + 'static,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
     // Lives as long as the process; every invocation borrows it.
-    let app: &'static App = Box::leak(Box::new(app));
+    let shared: &'static (Cors, S, H) = Box::leak(Box::new((cors, state, handler)));
     // lambda_runtime directly rather than lambda_http::run, which re-decodes every text
     // body by charset through encoding_rs (~150 KB per binary); our bodies are UTF-8 JSON.
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: LambdaEvent<LambdaRequest>| async move {
             let req = Request::from(event.payload).with_lambda_context(event.context);
-            let response = handle(app, endpoint, req).await;
+            let (cors, state, handler) = shared;
+            let response = respond(endpoints, cors, req, |endpoint, req| {
+                handler(state, endpoint, req)
+            })
+            .await;
             Ok::<_, std::convert::Infallible>(api_gateway_response(response))
         },
     ))
     .await
+}
+
+/// Logs the reason and gives the error back, for `main`: a function that cannot be
+/// configured refuses to start.
+pub fn refuse_to_start<E: std::fmt::Display>(err: E) -> E {
+    tracing::error!(error = %err, "refusing to start: bad configuration");
+    err
 }
 
 /// An HTTP response in API Gateway's HTTP API (payload 2.0) shape.
@@ -59,8 +74,7 @@ pub fn api_gateway_response(response: Response<Body>) -> ApiGatewayV2httpRespons
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
-    use crate::http::error_response;
+    use crate::response::error_response;
 
     #[test]
     fn error_responses_keep_status_headers_and_json_body() {

@@ -2,14 +2,14 @@
 //! `make test` use it against DynamoDB Local. In AWS, template.yaml owns the tables.
 //! Reads USERS_TABLE, REVOKED_TOKENS_TABLE, SESSIONS_TABLE and AWS_ENDPOINT_URL.
 
-use shared::config::TableNames;
-use shared::error::error_chain;
-use shared::store::ensure_tables;
+use wristband_core::config::TableNames;
+use wristband_core::error::error_chain;
+use wristband_dynamodb::ensure_tables;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
     let tables = TableNames::from_lookup(|name| std::env::var(name).ok());
-    let client = shared::app::dynamodb_client().await;
+    let client = wristband_dynamodb::client_from_env();
     match ensure_tables(&client, &tables).await {
         Ok(()) => {
             println!(

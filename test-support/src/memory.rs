@@ -1,14 +1,16 @@
 //! In-memory stores for unit tests and benches: same traits, same semantics, no I/O.
+//! Never linked into a function.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore};
-use crate::config::LockoutPolicy;
-use crate::error::StoreError;
-use crate::tokens::Claims;
+use wristband_core::config::LockoutPolicy;
+use wristband_core::store::{
+    RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore,
+};
+use wristband_core::{Claims, StoreError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere while holding the lock leaves plain data behind: keep using it.
@@ -60,6 +62,13 @@ impl UserStore for InMemoryUsers {
             user.locked_until = 0;
         }
         Ok(())
+    }
+
+    async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError> {
+        Ok(lock(&self.users)
+            .get_mut(username)
+            .map(|user| user.roles = roles.to_vec())
+            .is_some())
     }
 
     async fn set_password_hash(

@@ -1,23 +1,10 @@
-//! The one error type of wristband and the one place it becomes an HTTP response.
-
-use std::error::Error as StdError;
+//! The contract's error vocabulary (API.md "Responses") and its statuses and headers.
+//! Every failure of every endpoint ends up here; `response.rs` turns it into a response.
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use thiserror::Error;
-
-type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
-/// A storage failure, as the stores report it.
-#[derive(Debug, Error)]
-pub enum StoreError {
-    /// The store could not be reached, timed out or throttled us after retries.
-    /// Callers fail closed with 503.
-    #[error("store unavailable")]
-    Unavailable(#[source] BoxError),
-    /// Anything else (a missing table, a malformed item): a bug or a misconfiguration.
-    #[error("store failure")]
-    Other(#[source] BoxError),
-}
+use wristband_core::error::error_chain;
+use wristband_core::{AuthError, BoxError, StoreError};
 
 /// Every way a request can fail; `Display` is the client-facing message.
 #[derive(Debug, Error)]
@@ -38,6 +25,10 @@ pub enum ApiError {
     TokenRevoked,
     #[error("Fresh token required")]
     FreshTokenRequired,
+    /// A valid token without a role the route asks for (RFC 6750 §3.1 `insufficient_scope`;
+    /// API.md does not name this case).
+    #[error("Token does not carry a role this route requires")]
+    InsufficientRole,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("Method not allowed on this path")]
@@ -50,6 +41,20 @@ pub enum ApiError {
     ServiceUnavailable(#[source] StoreError),
     #[error("Internal server error")]
     Internal(#[source] BoxError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Missing => ApiError::MissingToken,
+            AuthError::Invalid(why) => ApiError::InvalidToken(why),
+            AuthError::Expired => ApiError::TokenExpired,
+            AuthError::Revoked => ApiError::TokenRevoked,
+            AuthError::FreshRequired => ApiError::FreshTokenRequired,
+            AuthError::MissingRole => ApiError::InsufficientRole,
+            AuthError::Store(err) => err.into(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -79,6 +84,7 @@ impl ApiError {
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
             | ApiError::FreshTokenRequired => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientRole => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UsernameTaken => StatusCode::CONFLICT,
@@ -99,6 +105,7 @@ impl ApiError {
             ApiError::TokenExpired => "token_expired",
             ApiError::TokenRevoked => "token_revoked",
             ApiError::FreshTokenRequired => "fresh_token_required",
+            ApiError::InsufficientRole => "insufficient_scope",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UsernameTaken => "username_taken",
@@ -120,6 +127,10 @@ impl ApiError {
             | ApiError::FreshTokenRequired => vec![(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            )],
+            ApiError::InsufficientRole => vec![(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
             )],
             ApiError::MethodNotAllowed { allow } => {
                 vec![(header::ALLOW, HeaderValue::from_static(allow))]
@@ -147,18 +158,6 @@ impl ApiError {
             _ => tracing::debug!(error = self.code(), "request refused"),
         }
     }
-}
-
-/// "outer: inner: innermost", for logs.
-pub fn error_chain(err: &dyn StdError) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

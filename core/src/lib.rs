@@ -1,0 +1,19 @@
+//! wristband's core: issuing and verifying tokens, the one [`Authenticator`] (signature,
+//! claims, type, revocation), and the storage traits.
+//!
+//! Nothing here knows HTTP, Lambda, DynamoDB or argon2: the HTTP layer (`wristband-http`)
+//! maps [`AuthError`] to the contract's responses, `wristband-dynamodb` implements the
+//! stores, and the issuing functions bring password hashing (`wristband-shared`).
+
+pub mod authenticator;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod jwt_crypto;
+pub mod store;
+pub mod tokens;
+
+pub use authenticator::{Authenticator, Requirements};
+pub use config::{Config, ConfigError, TableNames};
+pub use error::{AuthError, BoxError, StoreError};
+pub use tokens::{Claims, TokenIssuer, TokenPair, TokenType, TokenVerifier};

@@ -1,0 +1,67 @@
+//! wristband's stores on DynamoDB, and the client they share.
+//!
+//! `store.rs` is the only code in wristband that names tables' attributes. A function
+//! builds the client once in `main` ([`client_from_env`]) and only the stores it uses.
+
+pub mod aws;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use wristband_core::{Authenticator, Config, TokenVerifier};
+
+pub use store::{ensure_tables, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
+
+/// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503
+/// (or a deny) within about four seconds instead of hanging until the Lambda timeout.
+/// Region, endpoint and credentials come from the environment (see [`aws::AwsEnv`]).
+pub fn client_from_env() -> aws_sdk_dynamodb::Client {
+    let conf = aws::AwsEnv::from_env()
+        .dynamodb_config()
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .http_client(https_client())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// HTTPS (and plain HTTP for DynamoDB Local) on rustls with ring.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Short connect/read timeouts and an overall cap per operation.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(1000))
+        .read_timeout(Duration::from_millis(1500))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
+/// Bounded retries with short backoff (throttling and transient network errors).
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(500))
+}
+
+/// The verifier's wiring: the verification key from `config` and the revocation table on
+/// `client`. What protected, me and the authorizer build in `main`, and nothing more.
+pub fn authenticator(config: &Config, client: &aws_sdk_dynamodb::Client) -> Arc<Authenticator> {
+    Arc::new(Authenticator::new(
+        TokenVerifier::new(config),
+        Arc::new(DynamoDbRevokedTokens::new(
+            client.clone(),
+            config.tables.revoked_tokens.clone(),
+        )),
+    ))
+}

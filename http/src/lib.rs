@@ -1,0 +1,20 @@
+//! wristband's HTTP layer, the only crate that knows `lambda_http`: request parsing,
+//! credentials, the one error → response mapping, the route table, the Lambda serve loop,
+//! the guard for users' own functions and the API Gateway authorizer.
+
+pub mod authorizer;
+pub mod error;
+pub mod guard;
+pub mod lambda;
+pub mod logging;
+pub mod request;
+pub mod response;
+pub mod routes;
+
+pub use error::ApiError;
+pub use guard::Guard;
+pub use lambda::{refuse_to_start, serve, Error};
+pub use lambda_http::{Body, Request, Response};
+pub use response::{respond, Cors, Reply};
+pub use routes::Endpoint;
+pub use wristband_core::{Claims, Requirements};

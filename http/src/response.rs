@@ -1,0 +1,172 @@
+//! From a request to a response: route and method check, CORS, the call, and the one
+//! mapping of results and errors to status, headers and JSON.
+
+use std::future::Future;
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::routes::{self, Endpoint};
+
+/// A successful answer: status and JSON body (`None` for 204).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    /// 200 with `body` serialised to JSON.
+    pub fn ok(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    /// `status` with `body` serialised to JSON.
+    pub fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
+        Ok(Self {
+            status,
+            body: Some(serde_json::to_value(body).map_err(ApiError::internal)?),
+        })
+    }
+
+    /// 204, no body.
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+        }
+    }
+}
+
+/// Which browser origins may call (`CORS_ALLOW_ORIGINS`): exact matches, never `*`.
+#[derive(Clone, Debug, Default)]
+pub struct Cors {
+    allow_origins: Vec<String>,
+}
+
+impl Cors {
+    pub fn new(allow_origins: Vec<String>) -> Self {
+        Self { allow_origins }
+    }
+
+    /// `CORS_ALLOW_ORIGINS` from the environment.
+    pub fn from_env() -> Self {
+        Self::new(wristband_core::config::cors_allow_origins_from_lookup(
+            |name| std::env::var(name).ok(),
+        ))
+    }
+
+    fn allowed_origin(&self, req: &Request) -> Option<HeaderValue> {
+        let origin = req.headers().get(header::ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.allow_origins
+            .iter()
+            .any(|allowed| allowed == text)
+            .then(|| origin.clone())
+    }
+}
+
+/// Answers one request for a function that serves `endpoints`; any other path is 404.
+/// Never fails: every error becomes its contract response.
+pub async fn respond<F, Fut>(
+    endpoints: &[Endpoint],
+    cors: &Cors,
+    req: Request,
+    call: F,
+) -> Response<Body>
+where
+    F: FnOnce(Endpoint, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    let origin = cors.allowed_origin(&req);
+    let method = req.method().clone();
+    let route = routes::route_of(&req).filter(|r| endpoints.contains(&r.endpoint));
+    let result = match route {
+        None => Err(ApiError::NotFound("No such path")),
+        // CORS preflight (API Gateway answers these itself in AWS; this is for local runs).
+        Some(route) if method == Method::OPTIONS => return preflight(route.allow, origin),
+        Some(route) if !route.allows(method.as_str()) => {
+            Err(ApiError::MethodNotAllowed { allow: route.allow })
+        }
+        Some(route) => call(route.endpoint, req).await,
+    };
+    let mut response = match result {
+        Ok(reply) => json_response(reply.status, reply.body.as_ref()),
+        Err(err) => {
+            err.log();
+            error_response(&err)
+        }
+    };
+    tracing::info!(
+        method = %method,
+        status = response.status().as_u16(),
+        "request handled"
+    );
+    add_cors(&mut response, origin);
+    response
+}
+
+fn json_response(status: StatusCode, body: Option<&Value>) -> Response<Body> {
+    let mut response = Response::new(match body {
+        Some(body) => Body::Text(body.to_string()),
+        None => Body::Empty,
+    });
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if body.is_some() {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    // Tokens and claims must not sit in caches (RFC 6749 §5.1).
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The one place an error becomes a response.
+pub fn error_response(err: &ApiError) -> Response<Body> {
+    let mut response = json_response(err.status(), Some(&err.body()));
+    for (name, value) in err.headers() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+fn add_cors(response: &mut Response<Body>, origin: Option<HeaderValue>) {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin {
+        // The exact origin, never `*`, and no credentials: bearer tokens need no cookies.
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("WWW-Authenticate, Retry-After"),
+        );
+    }
+}
+
+fn preflight(allow: &'static str, origin: Option<HeaderValue>) -> Response<Body> {
+    let mut response = json_response(StatusCode::NO_CONTENT, None);
+    let headers = response.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    if origin.is_some() {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(allow),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    add_cors(&mut response, origin);
+    response
+}

@@ -1,0 +1,111 @@
+//! The HTTP side of the services: each request parsed once into the service's typed input
+//! (credentials checked by the one Authenticator), the output turned into a reply.
+
+use lambda_http::http::StatusCode;
+use wristband_core::{Claims, Requirements};
+use wristband_http::request::{bearer_token, client_info, Fields};
+use wristband_http::routes::{self, path_param};
+use wristband_http::{ApiError, Endpoint, Reply, Request};
+
+use crate::app::App;
+use crate::services::{login, logout, logout_all, password, refresh, register, sessions};
+
+/// The endpoints this crate serves (protected and me are guard-only functions of their own).
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint::Register,
+    Endpoint::Login,
+    Endpoint::Refresh,
+    Endpoint::Logout,
+    Endpoint::LogoutAll,
+    Endpoint::ListSessions,
+    Endpoint::EndSession,
+    Endpoint::Password,
+];
+
+impl App {
+    /// Dispatches to the endpoint's adapter (tests and multi-endpoint functions).
+    pub async fn call(&self, endpoint: Endpoint, req: Request) -> Result<Reply, ApiError> {
+        match endpoint {
+            Endpoint::Register => register(self, req).await,
+            Endpoint::Login => login(self, req).await,
+            Endpoint::Refresh => refresh(self, req).await,
+            Endpoint::Logout => logout(self, req).await,
+            Endpoint::LogoutAll => logout_all(self, req).await,
+            Endpoint::ListSessions | Endpoint::EndSession => sessions(self, endpoint, req).await,
+            Endpoint::Password => change_password(self, req).await,
+            Endpoint::Protected | Endpoint::Me => Err(ApiError::NotFound("No such path")),
+        }
+    }
+
+    async fn claims(&self, req: &Request, requirements: &Requirements) -> Result<Claims, ApiError> {
+        Ok(self
+            .authenticator
+            .require(bearer_token(req)?, requirements)
+            .await?)
+    }
+}
+
+fn required(fields: &Fields, name: &str) -> Result<String, ApiError> {
+    fields.required_str(name).map(str::to_owned)
+}
+
+pub async fn register(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = register::Input {
+        username: required(&fields, "username")?,
+        password: required(&fields, "password")?,
+    };
+    Reply::with_status(StatusCode::CREATED, register::register(app, input).await?)
+}
+
+pub async fn login(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = login::Input {
+        username: required(&fields, "username")?,
+        password: required(&fields, "password")?,
+        client: client_info(&req),
+    };
+    Reply::ok(login::login(app, input).await?)
+}
+
+pub async fn refresh(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let refresh = app.claims(&req, &Requirements::refresh()).await?;
+    Reply::ok(refresh::refresh(app, refresh::Input { refresh }).await?)
+}
+
+pub async fn logout(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let access = app.claims(&req, &Requirements::access()).await?;
+    let fields = Fields::from_request(&req)?;
+    let input = logout::Input {
+        access,
+        refresh_token: fields.optional_str("refresh_token")?.map(str::to_owned),
+    };
+    Reply::ok(logout::logout(app, input).await?)
+}
+
+pub async fn logout_all(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let access = app.claims(&req, &Requirements::access()).await?;
+    Reply::ok(logout_all::logout_all(app, logout_all::Input { access }).await?)
+}
+
+pub async fn sessions(app: &App, endpoint: Endpoint, req: Request) -> Result<Reply, ApiError> {
+    let access = app.claims(&req, &Requirements::access()).await?;
+    if endpoint == Endpoint::ListSessions {
+        return Reply::ok(sessions::list(app, access).await?);
+    }
+    let sid = path_param(&req, routes::of(Endpoint::EndSession), "sid")
+        .ok_or(ApiError::NotFound("No such session"))?;
+    sessions::end(app, sessions::EndInput { access, sid }).await?;
+    Ok(Reply::no_content())
+}
+
+pub async fn change_password(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let access = app.claims(&req, &Requirements::access().fresh()).await?;
+    let fields = Fields::from_request(&req)?;
+    let input = password::Input {
+        access,
+        old_password: required(&fields, "old_password")?,
+        new_password: required(&fields, "new_password")?,
+    };
+    Reply::ok(password::change_password(app, input).await?)
+}

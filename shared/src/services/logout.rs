@@ -1,0 +1,55 @@
+//! `DELETE|POST /logout`: revokes the access token and, when given, the session's refresh
+//! token (which is checked by the same Authenticator as every other token).
+
+use wristband_core::{AuthError, Claims, Requirements};
+use wristband_http::ApiError;
+
+use super::Message;
+use crate::app::App;
+
+pub struct Input {
+    /// The caller's access token, verified.
+    pub access: Claims,
+    /// The body's `refresh_token`, if any (not verified yet).
+    pub refresh_token: Option<String>,
+}
+
+pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
+    let claims = input.access;
+    let refresh = match input.refresh_token.as_deref() {
+        None | Some("") => None,
+        Some(token) => match app
+            .authenticator
+            .require(Some(token), &Requirements::refresh())
+            .await
+        {
+            Ok(refresh) if refresh.sub == claims.sub => Some(refresh),
+            Ok(_) => {
+                return Err(ApiError::invalid_request(
+                    "Field refresh_token is not this user's refresh token",
+                ))
+            }
+            // Already dead: nothing left to revoke.
+            Err(AuthError::Expired | AuthError::Revoked) => None,
+            Err(AuthError::Store(err)) => return Err(err.into()),
+            Err(_) => {
+                return Err(ApiError::invalid_request(
+                    "Field refresh_token is not a valid refresh token",
+                ))
+            }
+        },
+    };
+    app.revocations
+        .revoke_token(&claims.jti, claims.exp)
+        .await?;
+    if let Some(refresh) = refresh {
+        app.revocations
+            .revoke_token(&refresh.jti, refresh.exp)
+            .await?;
+        // The session cannot refresh any more: take it off the list.
+        app.sessions.delete(&refresh.sub, &refresh.sid).await?;
+    }
+    Ok(Message {
+        message: "Access token revoked",
+    })
+}

@@ -1,0 +1,54 @@
+//! One module per endpoint: typed input, typed output, the endpoint's logic. No HTTP
+//! request in sight: `crate::endpoints` parses requests into these inputs.
+
+pub mod login;
+pub mod logout;
+pub mod logout_all;
+pub mod password;
+pub mod refresh;
+pub mod register;
+pub mod sessions;
+
+use serde::Serialize;
+use wristband_core::store::SessionRecord;
+use wristband_core::TokenPair;
+use wristband_http::ApiError;
+
+use crate::app::App;
+
+/// What `/login` and `/refresh` answer.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+impl TokenResponse {
+    fn new(app: &App, pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "Bearer",
+            expires_in: app.issuer.access_ttl(),
+        }
+    }
+}
+
+/// A `{"message": ...}` answer.
+#[derive(Debug, Serialize)]
+pub struct Message {
+    pub message: &'static str,
+}
+
+/// Ends sessions: their tokens are refused from now on and they leave the list.
+async fn end_sessions(app: &App, sessions: &[SessionRecord]) -> Result<(), ApiError> {
+    for session in sessions {
+        app.revocations
+            .revoke_session(&session.sid, session.expires_at)
+            .await?;
+        app.sessions.delete(&session.username, &session.sid).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Helpers for wristband's tests and benches: a valid configuration, in-memory stores,
+//! request builders and token forging. A dev-dependency only: no function links it.
+
+mod memory;
+mod requests;
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Serialize;
+use wristband_core::{Authenticator, Config, TokenVerifier};
+
+pub use memory::{InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
+pub use requests::*;
+
+/// The test signing secret (HS256, 40 bytes).
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A configuration with a test secret and the default lifetimes.
+pub fn test_config() -> Config {
+    Config::from_lookup(|name| match name {
+        "JWT_SECRET" => Some(TEST_SECRET.to_owned()),
+        "JWT_KID" => Some("test-kid".to_owned()),
+        "CORS_ALLOW_ORIGINS" => Some("http://localhost:3000".to_owned()),
+        _ => None,
+    })
+    .expect("test configuration is valid")
+}
+
+/// An authenticator on `config`'s key and an in-memory revocation store.
+pub fn in_memory_authenticator(
+    config: &Config,
+) -> (Arc<Authenticator>, Arc<InMemoryRevokedTokens>) {
+    let revocations = Arc::new(InMemoryRevokedTokens::default());
+    let authenticator = Arc::new(Authenticator::new(
+        TokenVerifier::new(config),
+        revocations.clone(),
+    ));
+    (authenticator, revocations)
+}
+
+/// Signs arbitrary claims with `config`'s real key and header: tokens with bad claims but
+/// a good signature. Tests only; the production issuer signs only the claims it makes.
+pub fn forge<T: Serialize>(config: &Config, claims: &T) -> String {
+    wristband_core::jwt_crypto::install();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some(config.jwt_kid.clone());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(&config.jwt_secret),
+    )
+    .expect("forged token signs")
+}
+
+/// Unpadded base64url of a JSON value (hand-made token segments).
+pub fn b64(value: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
