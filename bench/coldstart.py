@@ -8,7 +8,11 @@ just before the process is spawned and stops when its first response arrives. Th
 is an API Gateway HTTP API (v2) `GET /protected` without a token (answered 401 without
 touching DynamoDB), like the peer's `coldstart.sh` (launch -> first 401).
 
-Usage: coldstart.py BINARY [--runs 10] [--json out.json]   (stdlib only)
+With --event FILE another event is sent (e.g. an authorizer event). Any answer that is not
+a runtime error counts: a 4xx of an HTTP function (e.g. 404 when the event's path is not
+the function's route) or an authorizer's simple response; none of them touches DynamoDB.
+
+Usage: coldstart.py BINARY [--runs 10] [--event FILE] [--json out.json]   (stdlib only)
 """
 import argparse
 import http.server
@@ -40,6 +44,7 @@ EVENT = {
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state = None  # set per run: dict(served=bool, done=Event, answer=..., t_answer=...)
+    event = EVENT
 
     def log_message(self, *args):
         pass
@@ -55,7 +60,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
             self.send_error(410)
             return
         st["served"] = True
-        body = json.dumps(EVENT).encode()
+        body = json.dumps(RuntimeApi.event).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Lambda-Runtime-Aws-Request-Id", "cold-1")
@@ -102,8 +107,9 @@ def one_run(binary, port, env):
     if kind != "response":
         raise SystemExit(f"FAIL: the function reported an error: {data[:300]!r}")
     answer = json.loads(data)
-    if answer.get("statusCode") != 401:
-        raise SystemExit(f"FAIL: expected a 401 answer, got {answer!r}")
+    status = answer.get("statusCode")
+    if not (isinstance(status, int) and 400 <= status < 500) and "isAuthorized" not in answer:
+        raise SystemExit(f"FAIL: expected a 4xx or an authorizer answer, got {answer!r}")
     return (RuntimeApi.state["t_answer"] - t0) * 1000
 
 
@@ -112,7 +118,11 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--json")
+    ap.add_argument("--event", help="JSON event file (default: GET /protected, no token)")
     args = ap.parse_args()
+    if args.event:
+        with open(args.event) as f:
+            RuntimeApi.event = json.load(f)
 
     server = QuietServer(("127.0.0.1", 0), RuntimeApi)
     port = server.server_address[1]

@@ -15,9 +15,13 @@ source "$ROOT/scripts/lib.sh"
 source "$ROOT/scripts/dynamodb-local.sh"
 
 WATCH_PGID=""
+BRIDGE_PGID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$BRIDGE_PGID" ]; then
+    wb_kill_group "$BRIDGE_PGID" 2
+  fi
   if [ -n "$WATCH_PGID" ]; then
     wb_info "stopping cargo lambda watch"
     wb_kill_group "$WATCH_PGID" 10
@@ -99,14 +103,19 @@ if wb_port_open "$WATCH_PORT"; then
   wb_die "port $WATCH_PORT is already in use; set WATCH_PORT to another port"
 fi
 wb_info "try: curl -i -X POST http://127.0.0.1:$WATCH_PORT/register -H 'content-type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse battery\"}'"
-wb_info "or:  cargo lambda invoke register --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT --data-file events/register.json"
-wb_info "     (with PATH=.tools/venv/bin:\$PATH; watch listens on 127.0.0.1 only, invoke defaults to [::1])"
+wb_info "or:  cargo lambda invoke register --data-file events/register.json   (with PATH=.tools/venv/bin:\$PATH)"
 wb_info "Ctrl-C stops everything"
 # Own process group, so cleanup can stop watch and the function processes it spawns.
 # --disable-cors: the functions answer CORS themselves from CORS_ALLOW_ORIGINS, as API Gateway does.
 wb_spawn "$ROOT/.tools/watch-run.pid" - \
   cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
 WATCH_PGID="$(cat "$ROOT/.tools/watch-run.pid")"
+# `cargo lambda invoke` dials [::1]:9000 by default and has no setting for it: bridge
+# [::1]:$WATCH_PORT to the emulator so a plain invoke works, still on loopback only.
+if wb_spawn "$ROOT/.tools/bridge-run.pid" "$ROOT/.tools/bridge-run.log" \
+  python3 "$ROOT/scripts/loopback-bridge.py" "$WATCH_PORT"; then
+  BRIDGE_PGID="$(cat "$ROOT/.tools/bridge-run.pid")"
+fi
 while wb_group_alive "$WATCH_PGID"; do
   sleep 1
 done

@@ -21,6 +21,7 @@ RUN_ID="$(date +%s)-$$"
 LOG_DIR="$ROOT/target/test-logs/$RUN_ID"
 mkdir -p "$LOG_DIR"
 WATCH_PGID=""
+BRIDGE_PGID=""
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
 DDB_LOG="$LOG_DIR/dynamodb-local.log"
 STAGE="setup"
@@ -28,6 +29,9 @@ STAGE="setup"
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$BRIDGE_PGID" ]; then
+    wb_kill_group "$BRIDGE_PGID" 2
+  fi
   if [ -n "$WATCH_PGID" ]; then
     if [ "$rc" -ne 0 ] && [ -s "$WATCH_LOG" ]; then
       printf '\n--- last lines of %s ---\n' "$WATCH_LOG" >&2
@@ -116,6 +120,12 @@ wb_info "GET /protected answered $status: ready"
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" cargo test -p wristband-e2e 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "cargo lambda invoke: every events/ file"
+# The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.
+wb_spawn "$LOG_DIR/bridge.pid" "$LOG_DIR/bridge.log" python3 scripts/loopback-bridge.py "$WATCH_PORT"
+BRIDGE_PGID="$(cat "$LOG_DIR/bridge.pid")"
+python3 scripts/invoke-events.py "$WATCH_PORT"
 
 stage "cfn-lint template.yaml"
 cfn-lint template.yaml

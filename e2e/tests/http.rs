@@ -324,3 +324,84 @@ async fn refresh_sessions_and_logout_everywhere() {
         .await
         .expect(401, Some("token_revoked"));
 }
+
+#[tokio::test]
+async fn me_over_http_and_revoked_after_logout() {
+    let name = unique_user();
+    let (access, refresh) = register_and_login(&name).await;
+    let r = call(Method::GET, "/me", Some(&access), None).await;
+    r.expect(200, None);
+    assert_eq!(r.json["sub"], name.as_str());
+    assert_eq!(r.json["fresh"], true);
+    assert_eq!(r.json["roles"], json!([]));
+    call(Method::GET, "/me", None, None)
+        .await
+        .expect(401, Some("missing_token"));
+    call(Method::GET, "/me", Some(&refresh), None)
+        .await
+        .expect(401, Some("invalid_token"));
+    call(Method::POST, "/me", Some(&access), None)
+        .await
+        .expect(405, Some("method_not_allowed"));
+    call(Method::DELETE, "/logout", Some(&access), None)
+        .await
+        .expect(200, None);
+    call(Method::GET, "/me", Some(&access), None)
+        .await
+        .expect(401, Some("token_revoked"));
+}
+
+/// The authorizer through the emulator's Lambda invoke API, as API Gateway calls it.
+async fn authorize(authorization: Option<&str>) -> Value {
+    let mut headers = json!({"host": "api.example", "user-agent": "e2e"});
+    if let Some(value) = authorization {
+        headers["authorization"] = json!(value);
+    }
+    let event = json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/hello",
+        "identitySource": authorization.map(|a| vec![a]).unwrap_or_default(),
+        "routeKey": "GET /hello",
+        "rawPath": "/hello",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
+    });
+    let r = client()
+        .post(format!(
+            "{}/2015-03-31/functions/authorizer/invocations",
+            base()
+        ))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn authorizer_allows_then_denies_after_logout() {
+    let name = unique_user();
+    let (access, refresh) = register_and_login(&name).await;
+    let answer = authorize(Some(&format!("Bearer {access}"))).await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["sub"], name.as_str());
+    assert_eq!(answer["context"]["fresh"], true);
+    assert_eq!(answer["context"]["roles"], "");
+    for denied in [
+        None,
+        Some("Bearer not-a-token".to_owned()),
+        Some(format!("Bearer {refresh}")),
+        Some(format!("Basic {access}")),
+    ] {
+        let answer = authorize(denied.as_deref()).await;
+        assert_eq!(answer, json!({"isAuthorized": false}), "{denied:?}");
+    }
+    call(Method::DELETE, "/logout", Some(&access), None)
+        .await
+        .expect(200, None);
+    let answer = authorize(Some(&format!("Bearer {access}"))).await;
+    assert_eq!(answer, json!({"isAuthorized": false}));
+}
