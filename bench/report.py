@@ -152,6 +152,26 @@ def main():
         add(f"| {name} | {fmt(crit[name], 2)} |")
     add("")
 
+    path = os.path.join(run, "verifiers.json")
+    if os.path.exists(path):
+        ver = json.load(open(path))
+        base = ver["protected"]["p50_ms"]
+        add("| verifiers, warm, sequential, valid token | p50 ms | p90 ms | p50 / /protected's |")
+        add("|---|---:|---:|---:|")
+        for name in ("protected", "me", "authorizer"):
+            r = ver[name]
+            add(f"| {name} | {fmt(r['p50_ms'])} | {fmt(r['p90_ms'])} | {fmt(ratio(r['p50_ms'], base))}x |")
+        add("")
+
+    colds = sorted(glob.glob(os.path.join(run, "coldstart-fn-*.json")))
+    if colds:
+        add("| cold start, launch -> first answer (release, x86_64) | median ms | max ms |")
+        add("|---|---:|---:|")
+        for path in colds:
+            c = json.load(open(path))
+            add(f"| {os.path.basename(c['binary'])} | {fmt(c['median_ms'], 1)} | {fmt(max(c['runs_ms']), 1)} |")
+        add("")
+
     path = os.path.join(run, "protected-vmhwm-kib.txt")
     if os.path.exists(path):
         peaks = [int(line.split()[1]) for line in open(path) if line.strip()]

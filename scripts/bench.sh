@@ -118,6 +118,9 @@ for round in $(seq 1 "$ROUNDS"); do
   tail -n 3 "$OUT/wristband-$round.txt"
 done
 
+wb_stage "verifiers: /protected, /me and the authorizer, warm, one after another"
+python3 bench/verifiers.py "$WB" --n "$N" --json "$OUT/verifiers.json" | tee "$OUT/verifiers.txt"
+
 wb_stage "peak memory of the /protected instances"
 for pid in $(pgrep -f "target/release/protected$" || true); do
   awk -v pid="$pid" '/VmHWM/ {print pid, $2}' "/proc/$pid/status" 2>/dev/null || true
@@ -128,6 +131,13 @@ WATCH_PGID=""
 
 wb_stage "cold start: release binary via a minimal Lambda Runtime API"
 python3 bench/coldstart.py target/release/protected --runs 10 --json "$OUT/coldstart-wristband.json"
+for fn in functions/*/; do
+  fn="$(basename "$fn")"
+  event=()
+  [ "$fn" = authorizer ] && event=(--event events/authorizer-missing-token.json)
+  python3 bench/coldstart.py "target/release/$fn" --runs 10 "${event[@]}" \
+    --json "$OUT/coldstart-fn-$fn.json"
+done | tee "$OUT/coldstart-functions.txt"
 
 wb_stage "cold start: peer (gunicorn -w 1, launch -> first 401) and Python imports"
 wb_kill_group "$PEER_PGID" 10

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Warm latency of wristband's verifiers, in one run against one stack: GET /protected,
+GET /me (the guard's example) and the Lambda authorizer (through the emulator's invoke
+API, as API Gateway calls it), each with a valid access token, so each does its one
+revocation read on DynamoDB.
+
+Sequential requests on one keep-alive connection after a warm-up; p50 and p90 in ms.
+Usage: verifiers.py BASE_URL [--n 1000] [--json out.json]   (stdlib only)
+"""
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import time
+import urllib.parse
+import uuid
+
+
+def request(conn, method, path, body=None, headers=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    return r.status, data
+
+
+def timed(conn, n, method, path, body, headers, check):
+    for _ in range(min(50, n)):  # warm-up: every instance started, connections open
+        check(*request(conn, method, path, body, headers))
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        status, data = request(conn, method, path, body, headers)
+        times.append((time.perf_counter() - t) * 1000)
+        check(status, data)
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times),
+        "p90_ms": times[int(len(times) * 0.9) - 1],
+        "n": n,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("base")
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    url = urllib.parse.urlsplit(args.base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+
+    user = f"bench-{uuid.uuid4().hex[:12]}"
+    creds = json.dumps({"username": user, "password": "correct horse battery staple"})
+    ct = {"content-type": "application/json"}
+    status, _ = request(conn, "POST", "/register", creds, ct)
+    assert status == 201, status
+    status, data = request(conn, "POST", "/login", creds, ct)
+    assert status == 200, (status, data)
+    token = json.loads(data)["access_token"]
+    bearer = {"authorization": f"Bearer {token}"}
+
+    def ok_200(status, data):
+        if status != 200:
+            sys.exit(f"unexpected {status}: {data[:200]!r}")
+
+    def allowed(status, data):
+        if status != 200 or not json.loads(data).get("isAuthorized"):
+            sys.exit(f"authorizer did not allow: {status} {data[:200]!r}")
+
+    event = json.dumps({
+        "version": "2.0", "type": "REQUEST", "routeKey": "GET /hello", "rawPath": "/hello",
+        "headers": {"authorization": f"Bearer {token}"},
+        "requestContext": {"http": {"method": "GET", "path": "/hello"}},
+    })
+    results = {
+        "protected": timed(conn, args.n, "GET", "/protected", None, bearer, ok_200),
+        "me": timed(conn, args.n, "GET", "/me", None, bearer, ok_200),
+        "authorizer": timed(conn, args.n, "POST",
+                            "/2015-03-31/functions/authorizer/invocations", event, ct, allowed),
+    }
+    for name, r in results.items():
+        print(f"{name:11} p50 {r['p50_ms']:.2f} ms  p90 {r['p90_ms']:.2f} ms  ({r['n']} sequential)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
