@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use thiserror::Error;
+use wristband_keys::{KeyError, SigningKey, VerificationKeys};
 
 /// Shortest accepted HS256 secret (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -21,6 +22,31 @@ pub enum ConfigError {
          Generate one with `openssl rand -base64 48`"
     )]
     WeakSecret(usize),
+    #[error(
+        "JWT_ALGORITHM={0} needs JWT_PRIVATE_KEY (the signing key, PKCS#8 PEM) in the functions \
+         that issue tokens, e.g. from `openssl genpkey -algorithm ed25519` (EdDSA) or \
+         `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` (ES256)"
+    )]
+    MissingPrivateKey(&'static str),
+    #[error(
+        "JWT_ALGORITHM={0} needs the public keys to verify tokens: JWT_PUBLIC_KEYS (a JWKS \
+         document with the current key and any earlier ones still accepted), or \
+         JWT_PRIVATE_KEY where the function also issues tokens"
+    )]
+    MissingPublicKeys(&'static str),
+    #[error("{name} is not usable: {source}")]
+    Key {
+        name: &'static str,
+        #[source]
+        source: KeyError,
+    },
+    #[error("JWT_PRIVATE_KEY is a {found} key but JWT_ALGORITHM is {configured}")]
+    KeyAlgorithm {
+        found: &'static str,
+        configured: &'static str,
+    },
+    #[error("JWT_PUBLIC_KEYS has kid {0:?} with another key than JWT_PRIVATE_KEY's")]
+    ConflictingKid(String),
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
         name: &'static str,
@@ -74,13 +100,59 @@ pub struct LockoutPolicy {
     pub lockout: Duration,
 }
 
-/// Everything a function needs to know, from the environment.
+/// The token signature algorithms wristband issues (API.md "Keys").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    EdDsa,
+    Es256,
+}
+
+impl JwtAlgorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            JwtAlgorithm::Hs256 => "HS256",
+            JwtAlgorithm::EdDsa => "EdDSA",
+            JwtAlgorithm::Es256 => "ES256",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [
+            JwtAlgorithm::Hs256,
+            JwtAlgorithm::EdDsa,
+            JwtAlgorithm::Es256,
+        ]
+        .into_iter()
+        .find(|a| a.name() == value.trim())
+    }
+
+    /// Public-key algorithms publish a JWKS; HS256's key is a shared secret.
+    pub fn is_asymmetric(self) -> bool {
+        self != JwtAlgorithm::Hs256
+    }
+}
+
+/// Everything a function needs to know, from the environment. Key material is read here
+/// but turned into keys only by the functions that need them ([`Config::signing_key`],
+/// [`Config::verification_keys`]), which refuse to start without it.
 #[derive(Clone)]
 pub struct Config {
+    pub jwt_algorithm: JwtAlgorithm,
     /// HS256 key material; never logged (see the `Debug` impl).
-    pub jwt_secret: Vec<u8>,
+    pub jwt_secret: Option<Vec<u8>>,
+    /// EdDSA/ES256: the current signing key, PKCS#8 PEM; only issuing functions get it.
+    pub jwt_private_key: Option<String>,
+    /// EdDSA/ES256: a JWKS of the public keys accepted besides the current signing key's
+    /// (earlier keys of a rotation; for verifiers, which hold no private key, the current
+    /// one too).
+    pub jwt_public_keys: Option<String>,
     pub jwt_issuer: String,
+    /// `aud` of access tokens.
     pub jwt_audience: String,
+    /// `aud` of refresh tokens: never the access audience, so a standard verifier set up
+    /// for access tokens (API Gateway's JWT authorizer) refuses refresh tokens.
+    pub jwt_refresh_audience: String,
     pub jwt_kid: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
@@ -95,9 +167,13 @@ pub struct Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
+            .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_secret", &"<redacted>")
+            .field("jwt_private_key", &"<redacted>")
+            .field("jwt_public_keys", &self.jwt_public_keys)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_refresh_audience", &self.jwt_refresh_audience)
             .field("jwt_kid", &self.jwt_kid)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
@@ -136,12 +212,21 @@ impl Config {
             }
         };
 
-        let jwt_secret = get("JWT_SECRET")
-            .ok_or(ConfigError::MissingSecret)?
-            .into_bytes();
-        if jwt_secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::WeakSecret(jwt_secret.len()));
+        let jwt_algorithm = match get("JWT_ALGORITHM") {
+            None => JwtAlgorithm::Hs256,
+            Some(v) => JwtAlgorithm::parse(&v).ok_or(ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                expected: "HS256, EdDSA or ES256",
+                value: v,
+            })?,
+        };
+        let jwt_secret = get("JWT_SECRET").map(String::into_bytes);
+        if let Some(secret) = &jwt_secret {
+            if jwt_algorithm == JwtAlgorithm::Hs256 && secret.len() < MIN_SECRET_BYTES {
+                return Err(ConfigError::WeakSecret(secret.len()));
+            }
         }
+        let jwt_audience = text("JWT_AUDIENCE", "wristband-clients");
 
         let max_failures = match get("LOGIN_MAX_FAILURES") {
             None => 5,
@@ -158,10 +243,24 @@ impl Config {
             }
         };
 
+        let jwt_refresh_audience =
+            get("JWT_REFRESH_AUDIENCE").unwrap_or_else(|| format!("{jwt_audience}:refresh"));
+        if jwt_refresh_audience == jwt_audience {
+            return Err(ConfigError::Invalid {
+                name: "JWT_REFRESH_AUDIENCE",
+                expected: "different from JWT_AUDIENCE",
+                value: jwt_refresh_audience,
+            });
+        }
+
         Ok(Self {
+            jwt_algorithm,
             jwt_secret,
+            jwt_private_key: get("JWT_PRIVATE_KEY"),
+            jwt_public_keys: get("JWT_PUBLIC_KEYS"),
             jwt_issuer: text("JWT_ISSUER", "wristband-local"),
-            jwt_audience: text("JWT_AUDIENCE", "wristband-clients"),
+            jwt_audience,
+            jwt_refresh_audience,
             jwt_kid: text("JWT_KID", "wristband-1"),
             access_ttl: seconds("ACCESS_TOKEN_TTL_SECONDS", 900)?,
             refresh_ttl: seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?,
@@ -173,6 +272,86 @@ impl Config {
                 lockout: seconds("LOGIN_LOCKOUT_SECONDS", 300)?,
             },
         })
+    }
+}
+
+impl Config {
+    /// The key tokens are signed with: the HS256 secret, or the EdDSA/ES256 private key.
+    /// Only the functions that issue tokens (login, refresh) call this.
+    pub fn signing_key(&self) -> Result<SigningKey, ConfigError> {
+        let alg = self.jwt_algorithm;
+        if alg == JwtAlgorithm::Hs256 {
+            let secret = self.jwt_secret.as_ref().ok_or(ConfigError::MissingSecret)?;
+            return SigningKey::hmac(self.jwt_kid.clone(), secret).map_err(|source| {
+                ConfigError::Key {
+                    name: "JWT_SECRET",
+                    source,
+                }
+            });
+        }
+        let pem = self
+            .jwt_private_key
+            .as_ref()
+            .ok_or(ConfigError::MissingPrivateKey(alg.name()))?;
+        let key = SigningKey::from_pkcs8_pem(self.jwt_kid.clone(), pem).map_err(|source| {
+            ConfigError::Key {
+                name: "JWT_PRIVATE_KEY",
+                source,
+            }
+        })?;
+        let found = wristband_keys::alg_name(key.algorithm());
+        if found != alg.name() {
+            return Err(ConfigError::KeyAlgorithm {
+                found,
+                configured: alg.name(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// The keys tokens are verified with, by kid: the HS256 secret; or for EdDSA/ES256 the
+    /// public keys of `JWT_PUBLIC_KEYS` plus, where the function holds it, the current
+    /// private key's public half. Under EdDSA/ES256 no HMAC key is ever accepted.
+    pub fn verification_keys(&self) -> Result<VerificationKeys, ConfigError> {
+        let alg = self.jwt_algorithm;
+        let mut keys = VerificationKeys::new();
+        if alg == JwtAlgorithm::Hs256 {
+            let secret = self.jwt_secret.as_ref().ok_or(ConfigError::MissingSecret)?;
+            keys.insert_hmac(&self.jwt_kid, secret)
+                .map_err(|source| ConfigError::Key {
+                    name: "JWT_SECRET",
+                    source,
+                })?;
+            return Ok(keys);
+        }
+        if let Some(jwks) = &self.jwt_public_keys {
+            keys = VerificationKeys::from_jwks(jwks).map_err(|source| ConfigError::Key {
+                name: "JWT_PUBLIC_KEYS",
+                source,
+            })?;
+        }
+        if self.jwt_private_key.is_some() {
+            let current = self.signing_key()?;
+            let jwk = current.public_jwk();
+            match keys
+                .public_jwks()
+                .into_iter()
+                .find(|k| k.kid == current.kid())
+            {
+                Some(listed) if Some(&listed) == jwk.as_ref() => {}
+                Some(_) => return Err(ConfigError::ConflictingKid(current.kid().to_owned())),
+                None => keys
+                    .insert_signing_key(&current)
+                    .map_err(|source| ConfigError::Key {
+                        name: "JWT_PRIVATE_KEY",
+                        source,
+                    })?,
+            }
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::MissingPublicKeys(alg.name()));
+        }
+        Ok(keys)
     }
 }
 
@@ -193,7 +372,7 @@ mod tests {
 
     #[test]
     fn missing_secret_refuses_to_start_with_a_hint() {
-        let err = config(&[]).unwrap_err();
+        let err = config(&[]).unwrap().verification_keys().unwrap_err();
         assert!(matches!(err, ConfigError::MissingSecret));
         assert!(err.to_string().contains("openssl rand"));
     }
@@ -243,7 +422,12 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("JWT_PRIVATE_KEY", "-----BEGIN PRIVATE"),
+        ])
+        .unwrap();
         assert!(!format!("{c:?}").contains(SECRET));
+        assert!(!format!("{c:?}").contains("BEGIN"));
     }
 }

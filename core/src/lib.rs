@@ -9,7 +9,6 @@ pub mod authenticator;
 pub mod config;
 pub mod error;
 pub mod ids;
-pub mod jwt_crypto;
 pub mod store;
 pub mod tokens;
 

@@ -7,10 +7,11 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
+use wristband_keys::{SigningKey, VerificationKeys, VerifyError};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::error::{AuthError, BoxError};
 use crate::ids::random_id;
 
@@ -66,35 +67,32 @@ pub struct Subject<'a> {
     pub sid: &'a str,
 }
 
-/// The one accepted algorithm (API.md: HS256 with a secret of at least 32 bytes).
-const ALGORITHM: Algorithm = Algorithm::HS256;
-const ALGORITHM_NAME: &str = "HS256";
-
-/// Mints tokens: the signing key, the header and the lifetimes. Only the functions that
-/// issue tokens (login, refresh) build one.
+/// Mints tokens with the configured signing key (its `kid` and algorithm in the header).
+/// Only the functions that issue tokens (login, refresh) build one.
 pub struct TokenIssuer {
-    encoding_key: EncodingKey,
-    header: Header,
+    key: SigningKey,
     issuer: String,
     audience: String,
+    refresh_audience: String,
     access_ttl: u64,
     refresh_ttl: u64,
 }
 
 impl TokenIssuer {
-    pub fn new(config: &Config) -> Self {
-        crate::jwt_crypto::install();
-        let mut header = Header::new(ALGORITHM);
-        header.typ = Some("JWT".to_owned());
-        header.kid = Some(config.jwt_kid.clone());
-        Self {
-            encoding_key: EncodingKey::from_secret(&config.jwt_secret),
-            header,
+    /// Refuses to build without a usable signing key (see [`Config::signing_key`]).
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        // EdDSA/ES256 sign through the key's own prepared signer, HS256 through the process
+        // provider's HMAC: the verify-only provider serves both, and keeps the asymmetric
+        // signing code out of every function that does not build an issuer.
+        wristband_keys::install_verify_only();
+        Ok(Self {
+            key: config.signing_key()?,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
+            refresh_audience: config.jwt_refresh_audience.clone(),
             access_ttl: config.access_ttl.as_secs(),
             refresh_ttl: config.refresh_ttl.as_secs(),
-        }
+        })
     }
 
     /// Access lifetime in seconds, the `expires_in` of a login answer.
@@ -123,8 +121,8 @@ impl TokenIssuer {
         )?;
         let refresh = self.claims(subject, TokenType::Refresh, None, now, self.refresh_ttl)?;
         Ok(TokenPair {
-            access_token: self.sign(&access)?,
-            refresh_token: self.sign(&refresh)?,
+            access_token: self.key.sign(&access)?,
+            refresh_token: self.key.sign(&refresh)?,
             access,
             refresh,
         })
@@ -138,9 +136,13 @@ impl TokenIssuer {
         now: u64,
         ttl: u64,
     ) -> Result<Claims, BoxError> {
+        let aud = match token_type {
+            TokenType::Access => &self.audience,
+            TokenType::Refresh => &self.refresh_audience,
+        };
         Ok(Claims {
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: aud.clone(),
             sub: subject.username.to_owned(),
             jti: random_id()?,
             iat: now,
@@ -152,74 +154,100 @@ impl TokenIssuer {
             roles: subject.roles.to_vec(),
         })
     }
-
-    fn sign(&self, claims: &Claims) -> Result<String, BoxError> {
-        Ok(jsonwebtoken::encode(
-            &self.header,
-            claims,
-            &self.encoding_key,
-        )?)
-    }
 }
 
-/// Checks tokens: the verification key and the rules. Verifier functions (protected, me,
-/// the authorizer) build only this.
+/// Checks tokens against the configured keys, by `kid`, each key with its own algorithm.
+/// Verifier functions (protected, me, the authorizer) build only this: public keys only.
 pub struct TokenVerifier {
-    decoding_key: DecodingKey,
+    keys: VerificationKeys,
     validation: Validation,
+    audience: String,
+    refresh_audience: String,
 }
 
 impl TokenVerifier {
-    pub fn new(config: &Config) -> Self {
-        crate::jwt_crypto::install();
-        // One algorithm, pinned: the header's `alg` never chooses the verification
-        // method (RFC 8725 §3.1), so `none` and HS/RS confusion are refused.
-        let mut validation = Validation::new(ALGORITHM);
+    /// Refuses to build without verification keys (see [`Config::verification_keys`]).
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        // Either of wristband's providers verifies every algorithm; whichever came first
+        // stays (tests may install the full one).
+        wristband_keys::install_verify_only();
+        // The key picks the algorithm (the header's `alg` must agree, it never chooses:
+        // RFC 8725 §3.1); `validation.algorithms` is set per key by the key ring.
+        let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.set_issuer(&[&config.jwt_issuer]);
-        validation.set_audience(&[&config.jwt_audience]);
+        // Both audiences decode; the type then decides which one the token must carry.
+        validation.set_audience(&[&config.jwt_audience, &config.jwt_refresh_audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        Self {
-            decoding_key: DecodingKey::from_secret(&config.jwt_secret),
+        Ok(Self {
+            keys: config.verification_keys()?,
             validation,
-        }
+            audience: config.jwt_audience.clone(),
+            refresh_audience: config.jwt_refresh_audience.clone(),
+        })
     }
 
-    /// Checks signature, algorithm, `iss`, `aud`, `exp`, `nbf` (zero leeway) and `type`.
-    /// Revocation is the [`crate::Authenticator`]'s next step (it needs the store).
+    /// The keys, for publishing their public halves (the JWKS endpoint).
+    pub fn keys(&self) -> &VerificationKeys {
+        &self.keys
+    }
+
+    /// Checks size, header (`kid` known, `alg` the key's own, no `jwk`/`jku`/`x5u`/`x5c`),
+    /// signature, `iss`, `aud`, `exp`, `nbf` (zero leeway) and `type`. Revocation is the
+    /// [`crate::Authenticator`]'s next step (it needs the store).
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
-            .map_err(|err| Self::explain(token, err.kind()))?;
-        let claims = data.claims;
+        let claims = self
+            .keys
+            .decode::<Claims>(token, &self.validation)
+            .map_err(|err| self.explain(token, err))?
+            .claims;
         if claims.token_type != expected {
             return Err(AuthError::Invalid(match expected {
                 TokenType::Access => "Only access tokens are accepted here",
                 TokenType::Refresh => "Only refresh tokens are accepted here",
             }));
         }
+        let audience = match claims.token_type {
+            TokenType::Access => &self.audience,
+            TokenType::Refresh => &self.refresh_audience,
+        };
+        if claims.aud != *audience {
+            return Err(AuthError::Invalid("Token audience is not accepted"));
+        }
         Ok(claims)
     }
 
-    fn explain(token: &str, kind: &ErrorKind) -> AuthError {
-        AuthError::Invalid(match kind {
-            ErrorKind::ExpiredSignature => return AuthError::Expired,
-            ErrorKind::InvalidSignature => "Signature verification failed",
-            ErrorKind::ImmatureSignature => "Token is not valid yet (nbf is in the future)",
-            ErrorKind::InvalidIssuer => "Token issuer is not accepted",
-            ErrorKind::InvalidAudience => "Token audience is not accepted",
-            ErrorKind::InvalidAlgorithm => "Token algorithm is not allowed",
-            ErrorKind::MissingRequiredClaim(_) => "Token is missing a required claim",
-            _ if Self::header_alg_is_foreign(token) => "Token algorithm is not allowed",
-            ErrorKind::Json(_) => "Token claims are malformed",
-            _ => "Token is malformed",
+    fn explain(&self, token: &str, err: VerifyError) -> AuthError {
+        let foreign_alg = || self.header_alg_is_foreign(token);
+        AuthError::Invalid(match err {
+            VerifyError::TooLong => "Token is too long",
+            VerifyError::ForbiddenHeader(_) => {
+                "Token header carries a key or key URL; none is ever used"
+            }
+            VerifyError::AlgorithmMismatch { .. } => "Token algorithm is not allowed",
+            _ if foreign_alg() => "Token algorithm is not allowed",
+            VerifyError::MalformedHeader(_) => "Token is malformed",
+            VerifyError::MissingKid => "Token header has no kid",
+            VerifyError::UnknownKid(_) => "Token key (kid) is not known",
+            VerifyError::Jwt(err) => match err.kind() {
+                ErrorKind::ExpiredSignature => return AuthError::Expired,
+                ErrorKind::InvalidSignature => "Signature verification failed",
+                ErrorKind::ImmatureSignature => "Token is not valid yet (nbf is in the future)",
+                ErrorKind::InvalidIssuer => "Token issuer is not accepted",
+                ErrorKind::InvalidAudience => "Token audience is not accepted",
+                ErrorKind::InvalidAlgorithm => "Token algorithm is not allowed",
+                ErrorKind::MissingRequiredClaim(_) => "Token is missing a required claim",
+                ErrorKind::Json(_) => "Token claims are malformed",
+                _ => "Token is malformed",
+            },
         })
     }
 
-    /// On a decoding failure: was it because the header names another `alg` (e.g. `none`,
+    /// On a failure: does the header name an `alg` none of our keys uses (e.g. `none`,
     /// which jsonwebtoken cannot even parse)? Only used to word the error.
-    fn header_alg_is_foreign(token: &str) -> bool {
+    fn header_alg_is_foreign(&self, token: &str) -> bool {
         let Some(header) = token.split('.').next() else {
             return false;
         };
@@ -231,7 +259,11 @@ impl TokenVerifier {
             alg: Option<serde_json::Value>,
         }
         match serde_json::from_slice::<AlgOnly>(&bytes) {
-            Ok(AlgOnly { alg: Some(alg) }) => alg.as_str() != Some(ALGORITHM_NAME),
+            Ok(AlgOnly { alg: Some(alg) }) => !self
+                .keys
+                .algorithms()
+                .into_iter()
+                .any(|ours| Some(wristband_keys::alg_name(ours)) == alg.as_str()),
             _ => false,
         }
     }
@@ -270,15 +302,14 @@ mod tests {
             self.verifier.verify(token, expected)
         }
         fn sign<T: Serialize>(&self, claims: &T) -> Result<String, BoxError> {
-            let i = &self.issuer;
-            Ok(jsonwebtoken::encode(&i.header, claims, &i.encoding_key)?)
+            Ok(self.issuer.key.sign(claims)?)
         }
     }
 
     fn service_with(config: &Config) -> Svc {
         Svc {
-            issuer: TokenIssuer::new(config),
-            verifier: TokenVerifier::new(config),
+            issuer: TokenIssuer::new(config).unwrap(),
+            verifier: TokenVerifier::new(config).unwrap(),
         }
     }
 
@@ -397,7 +428,7 @@ mod tests {
     fn another_key_is_refused() {
         let svc = service();
         let mut other_cfg = test_config();
-        other_cfg.jwt_secret = b"another-secret-another-secret-another".to_vec();
+        other_cfg.jwt_secret = Some(b"another-secret-another-secret-another".to_vec());
         let other = service_with(&other_cfg);
         let p = pair(&other, now_secs());
         let err = svc.verify(&p.access_token, TokenType::Access).unwrap_err();
@@ -426,10 +457,12 @@ mod tests {
         let svc = service();
         let claims = pair(&svc, now_secs()).access;
         let cfg = test_config();
+        let mut header = jsonwebtoken::Header::new(Algorithm::HS512);
+        header.kid = Some(cfg.jwt_kid.clone());
         let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS512),
+            &header,
             &claims,
-            &EncodingKey::from_secret(&cfg.jwt_secret),
+            &jsonwebtoken::EncodingKey::from_secret(cfg.jwt_secret.as_deref().unwrap()),
         )
         .unwrap();
         let err = svc.verify(&token, TokenType::Access).unwrap_err();

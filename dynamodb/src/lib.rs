@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use wristband_core::{Authenticator, Config, TokenVerifier};
+use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
 pub use store::{ensure_tables, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
 
@@ -54,14 +54,17 @@ pub fn retries() -> RetryConfig {
         .with_max_backoff(Duration::from_millis(500))
 }
 
-/// The verifier's wiring: the verification key from `config` and the revocation table on
+/// The verifier's wiring: the verification keys from `config` and the revocation table on
 /// `client`. What protected, me and the authorizer build in `main`, and nothing more.
-pub fn authenticator(config: &Config, client: &aws_sdk_dynamodb::Client) -> Arc<Authenticator> {
-    Arc::new(Authenticator::new(
-        TokenVerifier::new(config),
+pub fn authenticator(
+    config: &Config,
+    client: &aws_sdk_dynamodb::Client,
+) -> Result<Arc<Authenticator>, ConfigError> {
+    Ok(Arc::new(Authenticator::new(
+        TokenVerifier::new(config)?,
         Arc::new(DynamoDbRevokedTokens::new(
             client.clone(),
             config.tables.revoked_tokens.clone(),
         )),
-    ))
+    )))
 }

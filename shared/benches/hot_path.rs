@@ -15,31 +15,59 @@ use wristband_test_support::{
     bearer_request, in_memory_authenticator, json_request, request, test_config,
 };
 
+/// The three signing configurations of API.md "Keys", with the test fixtures' keys.
+fn key_configs() -> Vec<(&'static str, wristband_core::Config)> {
+    let asymmetric = |alg: &str, pem: &str| {
+        let vars = [
+            ("JWT_ALGORITHM", alg.to_owned()),
+            ("JWT_PRIVATE_KEY", pem.to_owned()),
+        ];
+        wristband_core::Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    };
+    vec![
+        ("hs256", test_config()),
+        (
+            "eddsa",
+            asymmetric("EdDSA", include_str!("../../keys/fixtures/ed25519.pem")),
+        ),
+        (
+            "es256",
+            asymmetric("ES256", include_str!("../../keys/fixtures/p256.pem")),
+        ),
+    ]
+}
+
 fn tokens(c: &mut Criterion) {
-    let config = test_config();
-    let issuer = TokenIssuer::new(&config);
-    let verifier = TokenVerifier::new(&config);
     let roles = vec!["user".to_owned()];
     let subject = Subject {
         username: "alice",
         roles: &roles,
         sid: "AAAAAAAAAAAAAAAAAAAAAA",
     };
-    c.bench_function("token/issue_pair_hs256", |b| {
-        b.iter(|| {
-            issuer
-                .issue_token_pair(black_box(subject), true, now_secs())
-                .unwrap()
-        })
-    });
-    let pair = issuer.issue_token_pair(subject, true, now_secs()).unwrap();
-    c.bench_function("token/verify_hs256", |b| {
-        b.iter(|| {
-            verifier
-                .verify(black_box(&pair.access_token), TokenType::Access)
-                .unwrap()
-        })
-    });
+    for (alg, config) in key_configs() {
+        let issuer = TokenIssuer::new(&config).unwrap();
+        let verifier = TokenVerifier::new(&config).unwrap();
+        c.bench_function(&format!("token/issue_pair_{alg}"), |b| {
+            b.iter(|| {
+                issuer
+                    .issue_token_pair(black_box(subject), true, now_secs())
+                    .unwrap()
+            })
+        });
+        let pair = issuer.issue_token_pair(subject, true, now_secs()).unwrap();
+        c.bench_function(&format!("token/verify_{alg}"), |b| {
+            b.iter(|| {
+                verifier
+                    .verify(black_box(&pair.access_token), TokenType::Access)
+                    .unwrap()
+            })
+        });
+    }
 }
 
 fn parsing(c: &mut Criterion) {
@@ -79,6 +107,7 @@ fn protected_handler(c: &mut Criterion) {
     let cors = Cors::new(config.cors_allow_origins.clone());
     let roles = vec!["user".to_owned()];
     let pair = TokenIssuer::new(&config)
+        .unwrap()
         .issue_token_pair(
             Subject {
                 username: "alice",

@@ -5,9 +5,36 @@ use std::sync::Arc;
 use wristband_core::store::{RevocationStore, SessionStore, UserStore};
 use wristband_core::{Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 use wristband_dynamodb::{DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
-use wristband_http::Cors;
+use wristband_http::{ApiError, Cors};
 
 use crate::password::PasswordHasher;
+
+/// Which keys a function holds: only login and refresh sign (the private key, under
+/// EdDSA/ES256), the others that take tokens verify (public keys), register needs none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keys {
+    pub issue: bool,
+    pub verify: bool,
+}
+
+impl Keys {
+    pub const NONE: Keys = Keys {
+        issue: false,
+        verify: false,
+    };
+    pub const VERIFY: Keys = Keys {
+        issue: false,
+        verify: true,
+    };
+    pub const ISSUE: Keys = Keys {
+        issue: true,
+        verify: false,
+    };
+    pub const ISSUE_AND_VERIFY: Keys = Keys {
+        issue: true,
+        verify: true,
+    };
+}
 
 /// Configuration, keys, the password hasher and the stores of the endpoints in
 /// `wristband-shared`. Verifier functions (protected, me, the authorizer) do not build one:
@@ -15,8 +42,8 @@ use crate::password::PasswordHasher;
 pub struct App {
     pub config: Config,
     pub cors: Cors,
-    pub issuer: TokenIssuer,
-    pub authenticator: Arc<Authenticator>,
+    issuer: Option<TokenIssuer>,
+    authenticator: Option<Arc<Authenticator>>,
     pub passwords: PasswordHasher,
     pub users: Arc<dyn UserStore>,
     pub revocations: Arc<dyn RevocationStore>,
@@ -26,21 +53,22 @@ pub struct App {
 impl App {
     /// A function's start: logs, then configuration and clients from the environment;
     /// refuses to start (with the reason in the log) on bad configuration.
-    pub fn init() -> Result<Self, ConfigError> {
+    pub fn init(keys: Keys) -> Result<Self, ConfigError> {
         wristband_http::logging::init();
-        Self::from_env().map_err(wristband_http::refuse_to_start)
+        Self::from_env(keys).map_err(wristband_http::refuse_to_start)
     }
 
     /// Production wiring: configuration from the environment, DynamoDB stores.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env(keys: Keys) -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        Ok(Self::with_dynamodb(
-            config,
-            wristband_dynamodb::client_from_env(),
-        ))
+        Self::with_dynamodb(config, wristband_dynamodb::client_from_env(), keys)
     }
 
-    pub fn with_dynamodb(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
+    pub fn with_dynamodb(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        keys: Keys,
+    ) -> Result<Self, ConfigError> {
         let tables = config.tables.clone();
         Self::new(
             config,
@@ -50,6 +78,7 @@ impl App {
                 tables.revoked_tokens,
             )),
             Arc::new(DynamoDbSessions::new(client, tables.sessions)),
+            keys,
         )
     }
 
@@ -58,19 +87,40 @@ impl App {
         users: Arc<dyn UserStore>,
         revocations: Arc<dyn RevocationStore>,
         sessions: Arc<dyn SessionStore>,
-    ) -> Self {
-        Self {
-            cors: Cors::new(config.cors_allow_origins.clone()),
-            issuer: TokenIssuer::new(&config),
-            authenticator: Arc::new(Authenticator::new(
-                TokenVerifier::new(&config),
+        keys: Keys,
+    ) -> Result<Self, ConfigError> {
+        // The issuer first: it installs the signing provider before anything verifies.
+        let issuer = keys.issue.then(|| TokenIssuer::new(&config)).transpose()?;
+        let authenticator = match keys.verify {
+            true => Some(Arc::new(Authenticator::new(
+                TokenVerifier::new(&config)?,
                 revocations.clone(),
-            )),
+            ))),
+            false => None,
+        };
+        Ok(Self {
+            cors: Cors::new(config.cors_allow_origins.clone()),
+            issuer,
+            authenticator,
             passwords: PasswordHasher::new(),
             config,
             users,
             revocations,
             sessions,
-        }
+        })
+    }
+
+    /// The signing side, in the functions built with [`Keys::ISSUE`].
+    pub fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
+        self.issuer
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("this function holds no signing key"))
+    }
+
+    /// The verifying side, in the functions built with [`Keys::VERIFY`].
+    pub fn authenticator(&self) -> Result<&Arc<Authenticator>, ApiError> {
+        self.authenticator
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("this function holds no verification keys"))
     }
 }

@@ -39,7 +39,7 @@ impl App {
 
     async fn claims(&self, req: &Request, requirements: &Requirements) -> Result<Claims, ApiError> {
         Ok(self
-            .authenticator
+            .authenticator()?
             .require(bearer_token(req)?, requirements)
             .await?)
     }

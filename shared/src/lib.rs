@@ -7,7 +7,7 @@ pub mod endpoints;
 pub mod password;
 pub mod services;
 
-pub use app::App;
+pub use app::{App, Keys};
 pub use endpoints::ENDPOINTS;
 
 use wristband_http::{Body, Request, Response};

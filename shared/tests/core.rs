@@ -370,7 +370,7 @@ async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
     let hs384 = jsonwebtoken::encode(
         &Header::new(Algorithm::HS384),
         &claims,
-        &EncodingKey::from_secret(&test_config().jwt_secret),
+        &EncodingKey::from_secret(test_config().jwt_secret.as_deref().unwrap()),
     )
     .unwrap();
     let r = h.protected(&hs384).await;
@@ -561,7 +561,12 @@ async fn unreachable_dynamodb_fails_closed_with_503() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let app = shared::App::with_dynamodb(test_config(), common::client_for(&dead));
+    let app = shared::App::with_dynamodb(
+        test_config(),
+        common::client_for(&dead),
+        shared::Keys::ISSUE_AND_VERIFY,
+    )
+    .unwrap();
     let down = common::Harness::new(app);
 
     let started = Instant::now();

@@ -73,13 +73,13 @@ async fn me_refuses_missing_refresh_forged_expired_and_revoked_tokens(backend: B
 
 fn forge_with_other_key(claims: &Claims) -> String {
     let mut config = test_config();
-    config.jwt_secret = b"another-secret-another-secret-another-secret".to_vec();
+    config.jwt_secret = Some(b"another-secret-another-secret-another-secret".to_vec());
     forge(&config, claims)
 }
 
 /// A guard with `requirements` on the harness's authenticator, answering its claims.
 async fn guarded(h: &Harness, requirements: Requirements, token: Option<&str>) -> common::Resp {
-    let guard = Guard::new(h.app.authenticator.clone(), requirements);
+    let guard = Guard::new(h.app.authenticator().unwrap().clone(), requirements);
     let req = match token {
         Some(token) => bearer_request("GET", "/me", token, ""),
         None => request("GET", "/me", &[], ""),
@@ -197,7 +197,12 @@ fn authorizer_event(headers: Value) -> Value {
 
 async fn authorize_token(h: &Harness, token: &str) -> SimpleResponse {
     let event = authorizer_event(json!({ "authorization": format!("Bearer {token}") }));
-    authorize(&h.app.authenticator, &Requirements::access(), event).await
+    authorize(
+        &h.app.authenticator().unwrap(),
+        &Requirements::access(),
+        event,
+    )
+    .await
 }
 
 fn denied() -> SimpleResponse {
@@ -240,7 +245,7 @@ async fn authorizer_denies_every_unusable_token(backend: Backend) {
     let h = backend.app().await;
     let (_, tokens) = h.user_with_tokens().await;
     let claims = h.claims(&tokens.access, TokenType::Access);
-    let auth = &h.app.authenticator;
+    let auth = &h.app.authenticator().unwrap();
     let access = Requirements::access();
 
     // Missing header, an empty event, an event of another shape.
@@ -306,10 +311,14 @@ async fn authorizer_denies_when_revocation_cannot_be_checked() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let down = Harness::new(shared::App::with_dynamodb(
-        test_config(),
-        common::client_for(&dead),
-    ));
+    let down = Harness::new(
+        shared::App::with_dynamodb(
+            test_config(),
+            common::client_for(&dead),
+            shared::Keys::ISSUE_AND_VERIFY,
+        )
+        .unwrap(),
+    );
     let started = Instant::now();
     assert_eq!(authorize_token(&down, &tokens.access).await, denied());
     assert!(

@@ -34,7 +34,7 @@ pub fn in_memory_authenticator(
 ) -> (Arc<Authenticator>, Arc<InMemoryRevokedTokens>) {
     let revocations = Arc::new(InMemoryRevokedTokens::default());
     let authenticator = Arc::new(Authenticator::new(
-        TokenVerifier::new(config),
+        TokenVerifier::new(config).expect("test keys"),
         revocations.clone(),
     ));
     (authenticator, revocations)
@@ -43,14 +43,19 @@ pub fn in_memory_authenticator(
 /// Signs arbitrary claims with `config`'s real key and header: tokens with bad claims but
 /// a good signature. Tests only; the production issuer signs only the claims it makes.
 pub fn forge<T: Serialize>(config: &Config, claims: &T) -> String {
-    wristband_core::jwt_crypto::install();
+    wristband_keys::install_verify_only();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.typ = Some("JWT".to_owned());
     header.kid = Some(config.jwt_kid.clone());
     jsonwebtoken::encode(
         &header,
         claims,
-        &jsonwebtoken::EncodingKey::from_secret(&config.jwt_secret),
+        &jsonwebtoken::EncodingKey::from_secret(
+            config
+                .jwt_secret
+                .as_deref()
+                .expect("an HS256 test configuration"),
+        ),
     )
     .expect("forged token signs")
 }

@@ -9,6 +9,7 @@ async fn main() -> Result<(), wristband_http::Error> {
     wristband_http::logging::init();
     let config = Config::from_env().map_err(wristband_http::refuse_to_start)?;
     let client = wristband_dynamodb::client_from_env();
-    let authenticator = wristband_dynamodb::authenticator(&config, &client);
+    let authenticator = wristband_dynamodb::authenticator(&config, &client)
+        .map_err(wristband_http::refuse_to_start)?;
     wristband_http::authorizer::serve(authenticator, Requirements::access()).await
 }

@@ -4,7 +4,7 @@ use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), wristband_http::Error> {
-    let app = shared::App::init()?;
+    let app = shared::App::init(shared::Keys::ISSUE)?;
     // Unknown-user logins verify against the dummy hash: make it before the first one.
     app.passwords.warm_up().await?;
     let cors = app.cors.clone();

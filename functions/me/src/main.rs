@@ -9,7 +9,7 @@ async fn main() -> Result<(), wristband_http::Error> {
     let config = Config::from_env().map_err(refuse_to_start)?;
     let client = wristband_dynamodb::client_from_env();
     let guard = Guard::new(
-        wristband_dynamodb::authenticator(&config, &client),
+        wristband_dynamodb::authenticator(&config, &client).map_err(refuse_to_start)?,
         me::requirements(),
     );
     let cors = Cors::new(config.cors_allow_origins);

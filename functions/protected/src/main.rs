@@ -9,7 +9,8 @@ async fn main() -> Result<(), wristband_http::Error> {
     wristband_http::logging::init();
     let config = Config::from_env().map_err(refuse_to_start)?;
     let client = wristband_dynamodb::client_from_env();
-    let authenticator = wristband_dynamodb::authenticator(&config, &client);
+    let authenticator =
+        wristband_dynamodb::authenticator(&config, &client).map_err(refuse_to_start)?;
     let guard = Guard::new(authenticator, protected::requirements());
     let cors = Cors::new(config.cors_allow_origins);
     wristband_http::serve(&[Endpoint::Protected], cors, guard, |guard, _, req| {

@@ -4,7 +4,7 @@ use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), wristband_http::Error> {
-    let app = shared::App::init()?;
+    let app = shared::App::init(shared::Keys::ISSUE_AND_VERIFY)?;
     let cors = app.cors.clone();
     wristband_http::serve(&[Endpoint::Refresh], cors, app, |app, _, req| {
         shared::endpoints::refresh(app, req)

@@ -60,7 +60,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
 
     let sid = random_id().map_err(ApiError::Internal)?;
     let pair = app
-        .issuer
+        .issuer()?
         .issue_token_pair(
             Subject {
                 username: &user.username,
@@ -83,5 +83,5 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             refresh_jti: pair.refresh.jti.clone(),
         })
         .await?;
-    Ok(TokenResponse::new(app, pair))
+    TokenResponse::new(app, pair)
 }

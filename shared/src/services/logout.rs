@@ -19,7 +19,7 @@ pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
     let refresh = match input.refresh_token.as_deref() {
         None | Some("") => None,
         Some(token) => match app
-            .authenticator
+            .authenticator()?
             .require(Some(token), &Requirements::refresh())
             .await
         {

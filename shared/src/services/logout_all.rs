@@ -14,7 +14,7 @@ pub struct Input {
 pub async fn logout_all(app: &App, input: Input) -> Result<Message, ApiError> {
     let claims = input.access;
     let now = now_secs();
-    let until = now + app.issuer.refresh_ttl();
+    let until = now + app.config.refresh_ttl.as_secs();
     // The cutoff refuses tokens issued in earlier seconds, ending sessions refuses those
     // of this second too, and a login right after still works.
     app.revocations

@@ -26,13 +26,13 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    fn new(app: &App, pair: TokenPair) -> Self {
-        Self {
+    fn new(app: &App, pair: TokenPair) -> Result<Self, ApiError> {
+        Ok(Self {
             access_token: pair.access_token,
             refresh_token: pair.refresh_token,
             token_type: "Bearer",
-            expires_in: app.issuer.access_ttl(),
-        }
+            expires_in: app.issuer()?.access_ttl(),
+        })
     }
 }
 

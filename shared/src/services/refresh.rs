@@ -23,7 +23,7 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
     };
     let now = now_secs();
     let pair = app
-        .issuer
+        .issuer()?
         .issue_token_pair(
             Subject {
                 username: &claims.sub,
@@ -46,7 +46,7 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
         )
         .await?;
     match rotation {
-        Rotation::Rotated => Ok(TokenResponse::new(app, pair)),
+        Rotation::Rotated => TokenResponse::new(app, pair),
         Rotation::RecentlySpent { rotated_at }
             if now.saturating_sub(rotated_at) <= app.config.refresh_reuse_grace.as_secs() =>
         {
@@ -58,7 +58,7 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
             // A spent refresh token came back: it was copied. End the whole family.
             tracing::warn!(username = %claims.sub, sid = %claims.sid,
                 "refresh token reuse detected; session revoked");
-            let until = now + app.issuer.refresh_ttl();
+            let until = now + app.config.refresh_ttl.as_secs();
             app.revocations.revoke_session(&claims.sid, until).await?;
             app.sessions.delete(&claims.sub, &claims.sid).await?;
             Err(ApiError::TokenRevoked)

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::App;
+use shared::{App, Keys};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
@@ -88,7 +88,7 @@ impl Backend {
             Backend::DynamoDbLocal => {
                 let client = client_for(&dynamodb_endpoint());
                 config.tables = test_tables(&client).await;
-                App::with_dynamodb(config, client)
+                App::with_dynamodb(config, client, Keys::ISSUE_AND_VERIFY).expect("test keys")
             }
         };
         Harness::new(app)
@@ -168,7 +168,9 @@ pub fn in_memory_app(config: Config) -> App {
         Arc::<InMemoryUsers>::default(),
         Arc::<InMemoryRevokedTokens>::default(),
         Arc::<InMemorySessions>::default(),
+        Keys::ISSUE_AND_VERIFY,
     )
+    .expect("test keys")
 }
 
 /// The app of the issuing functions and the guards of the verifier functions, on the
@@ -191,8 +193,11 @@ pub fn unique_user() -> String {
 impl Harness {
     pub fn new(app: App) -> Self {
         Self {
-            protected: Guard::new(app.authenticator.clone(), protected::requirements()),
-            me: Guard::new(app.authenticator.clone(), me::requirements()),
+            protected: Guard::new(
+                app.authenticator().unwrap().clone(),
+                protected::requirements(),
+            ),
+            me: Guard::new(app.authenticator().unwrap().clone(), me::requirements()),
             app,
         }
     }
@@ -249,6 +254,7 @@ impl Harness {
     /// The verified claims of a token this app issued (signature and claims only).
     pub fn claims(&self, token: &str, kind: TokenType) -> Claims {
         TokenVerifier::new(&self.app.config)
+            .expect("test keys")
             .verify(token, kind)
             .expect("a valid token")
     }
