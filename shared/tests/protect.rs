@@ -198,7 +198,7 @@ fn authorizer_event(headers: Value) -> Value {
 async fn authorize_token(h: &Harness, token: &str) -> SimpleResponse {
     let event = authorizer_event(json!({ "authorization": format!("Bearer {token}") }));
     authorize(
-        &h.app.authenticator().unwrap(),
+        h.app.authenticator().unwrap(),
         &Requirements::access(),
         event,
     )
