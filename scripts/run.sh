@@ -41,7 +41,32 @@ wb_stage "tools"
 source "$ROOT/scripts/tools.sh"
 
 wb_stage "configuration"
-if [ -z "${JWT_SECRET:-}" ]; then
+: "${JWT_ALGORITHM:=HS256}"
+export JWT_ALGORITHM
+if [ "$JWT_ALGORITHM" != HS256 ] && [ -z "${JWT_PRIVATE_KEY:-}" ]; then
+  # A development key pair for EdDSA/ES256, made once and kept in .local/ (never printed).
+  mkdir -p "$ROOT/.local" && chmod 700 "$ROOT/.local"
+  key_file="$ROOT/.local/jwt-$JWT_ALGORITHM.pem"
+  if [ ! -s "$key_file" ]; then
+    case "$JWT_ALGORITHM" in
+      EdDSA) (umask 077 && openssl genpkey -algorithm ed25519 -out "$key_file") ;;
+      ES256) (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key_file") ;;
+      *) wb_die "JWT_ALGORITHM must be HS256, EdDSA or ES256" ;;
+    esac
+  fi
+  JWT_PRIVATE_KEY="$(cat "$key_file")"
+  : "${JWT_KID:=dev-$JWT_ALGORITHM}"
+  export JWT_PRIVATE_KEY JWT_KID
+  wb_info "JWT_ALGORITHM=$JWT_ALGORITHM: using the development key in .local/jwt-$JWT_ALGORITHM.pem (not printed)"
+fi
+if [ "$JWT_ALGORITHM" != HS256 ] && [ -z "${JWT_PUBLIC_KEYS:-}" ]; then
+  # What verifiers get in AWS: the public JWKS of the current key.
+  JWT_PUBLIC_KEYS="$(cargo run -q -p wristband-admin -- keys jwks)"
+  export JWT_PUBLIC_KEYS
+fi
+if [ "$JWT_ALGORITHM" != HS256 ]; then
+  :
+elif [ -z "${JWT_SECRET:-}" ]; then
   secret_file="$ROOT/.local/jwt-secret"
   mkdir -p "$ROOT/.local"
   chmod 700 "$ROOT/.local"
@@ -71,7 +96,7 @@ fi
 export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
   JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE SESSIONS_TABLE \
   CORS_ALLOW_ORIGINS RUST_LOG
-for v in AWS_ENDPOINT_URL AWS_REGION JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
+for v in AWS_ENDPOINT_URL AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
   SESSIONS_TABLE CORS_ALLOW_ORIGINS RUST_LOG WATCH_PORT; do
   wb_info "$v=${!v}"
 done
@@ -104,6 +129,9 @@ if wb_port_open "$WATCH_PORT"; then
 fi
 wb_info "try: curl -i -X POST http://127.0.0.1:$WATCH_PORT/register -H 'content-type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse battery\"}'"
 wb_info "or:  cargo lambda invoke register --data-file events/register.json   (with PATH=.tools/venv/bin:\$PATH)"
+if [ "$JWT_ALGORITHM" != HS256 ]; then
+  wb_info "public keys: curl http://127.0.0.1:$WATCH_PORT/.well-known/jwks.json"
+fi
 wb_info "Ctrl-C stops everything"
 # Own process group, so cleanup can stop watch and the function processes it spawns.
 # --disable-cors: the functions answer CORS themselves from CORS_ALLOW_ORIGINS, as API Gateway does.

@@ -119,13 +119,47 @@ done
 wb_info "GET /protected answered $status: ready"
 
 stage "end-to-end tests"
-WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" cargo test -p wristband-e2e 2>&1 | tee -a "$LOG_DIR/tests.log"
+WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" cargo test -p wristband-e2e --test http 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "cargo lambda invoke: every events/ file"
 # The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.
 wb_spawn "$LOG_DIR/bridge.pid" "$LOG_DIR/bridge.log" python3 scripts/loopback-bridge.py "$WATCH_PORT"
 BRIDGE_PGID="$(cat "$LOG_DIR/bridge.pid")"
 python3 scripts/invoke-events.py "$WATCH_PORT"
+
+stage "keys: EdDSA and ES256 end to end (keys from the environment)"
+wb_kill_group "$BRIDGE_PGID" 2
+BRIDGE_PGID=""
+wb_kill_group "$WATCH_PGID" 10
+WATCH_PGID=""
+cargo build -q -p wristband-admin
+for alg in EdDSA ES256; do
+  key_file="$LOG_DIR/jwt-$alg.pem"
+  case "$alg" in
+    EdDSA) (umask 077 && openssl genpkey -algorithm ed25519 -out "$key_file") ;;
+    ES256) (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key_file") ;;
+  esac
+  (
+    export JWT_ALGORITHM="$alg" JWT_KID="e2e-$alg" JWT_PRIVATE_KEY="$(cat "$key_file")"
+    unset JWT_SECRET
+    JWT_PUBLIC_KEYS="$(target/debug/wristband-admin keys jwks)"
+    export JWT_PUBLIC_KEYS
+    port="$(wb_free_port)"
+    wb_spawn "$LOG_DIR/watch-$alg.pid" "$LOG_DIR/watch-$alg.log" \
+      cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors
+    pgid="$(cat "$LOG_DIR/watch-$alg.pid")"
+    trap 'wb_kill_group "$pgid" 10' EXIT
+    deadline=$((SECONDS + WATCH_READY_TIMEOUT))
+    until wb_http_status GET "http://127.0.0.1:$port/.well-known/jwks.json" 60 >/dev/null; do
+      wb_group_alive "$pgid" || wb_die "cargo lambda watch ($alg) exited"
+      [ "$SECONDS" -lt "$deadline" ] || wb_die "watch ($alg) did not answer"
+      sleep 1
+    done
+    WRISTBAND_E2E_URL="http://127.0.0.1:$port" WRISTBAND_E2E_ALG="$alg" WRISTBAND_E2E_KID="$JWT_KID" \
+      cargo test -p wristband-e2e --test keys 2>&1 | tee -a "$LOG_DIR/tests.log"
+    .tools/venv/bin/python scripts/verify-with-pyjwt.py "http://127.0.0.1:$port" "$JWT_ISSUER" "$JWT_AUDIENCE"
+  )
+done
 
 stage "cfn-lint template.yaml"
 cfn-lint template.yaml

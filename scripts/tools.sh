@@ -67,6 +67,11 @@ _wb_tools_main() {
     echo "==> tools: installing cfn-lint (PyPI)"
     "$venv/bin/pip" install --disable-pip-version-check -q "cfn-lint>=1.50,<2" || return 1
   fi
+  # An independent JWT library for the keys tests (make test): verifies from the JWKS alone.
+  if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
+    echo "==> tools: installing PyJWT[crypto] (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "pyjwt[crypto]>=2.8,<3" || return 1
+  fi
 
   # --- Java >= 17 --------------------------------------------------------------
   local java_major

@@ -7,6 +7,12 @@
 //! cargo run -p wristband-admin -- roles alice set admin,ops   # replace (empty: none)
 //! ```
 //!
+//! and for key rotation (EdDSA/ES256):
+//!
+//! ```text
+//! cargo run -p wristband-admin -- keys jwks    # the public JWKS of JWT_PRIVATE_KEY (+ JWT_PUBLIC_KEYS)
+//! ```
+//!
 //! Reads `USERS_TABLE` and the AWS settings (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials)
 //! like the functions do. Roles reach tokens at the user's next login or refresh, so a
 //! removed role is gone within one access-token lifetime.
@@ -18,7 +24,8 @@ use wristband_core::error::error_chain;
 use wristband_core::store::UserStore;
 use wristband_dynamodb::DynamoDbUsers;
 
-const USAGE: &str = "usage: wristband-admin roles <username> [list | add <role> | remove <role> | set <role,role,...>]";
+const USAGE: &str = "usage: wristband-admin roles <username> [list | add <role> | remove <role> | set <role,role,...>]
+       wristband-admin keys jwks";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,9 +95,33 @@ fn apply(current: &[String], command: Command) -> Vec<String> {
     roles
 }
 
+/// `keys jwks`: the JWKS verifiers need (`JWT_PUBLIC_KEYS`): the public half of
+/// `JWT_PRIVATE_KEY` under `JWT_KID`, plus the keys already in `JWT_PUBLIC_KEYS`.
+fn print_jwks() -> ExitCode {
+    let keys = wristband_core::Config::from_env().and_then(|c| c.verification_keys());
+    match keys {
+        Ok(keys) if !keys.public_jwks().is_empty() => {
+            let jwks = serde_json::json!({ "keys": keys.public_jwks() });
+            println!("{jwks}");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("JWT_ALGORITHM is HS256: its key is a secret and is never published");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("{}", error_chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args == ["keys", "jwks"] {
+        return print_jwks();
+    }
     let (username, command) = match parse(&args) {
         Ok(parsed) => parsed,
         Err(message) => {

@@ -14,6 +14,7 @@ pub mod routes;
 pub use error::ApiError;
 pub use guard::Guard;
 pub use lambda::{refuse_to_start, serve, Error};
+pub use lambda_http::http::{header, HeaderName, HeaderValue, StatusCode};
 pub use lambda_http::{Body, Request, Response};
 pub use response::{respond, Cors, Reply};
 pub use routes::Endpoint;

@@ -91,6 +91,11 @@ fn is_form(req: &Request) -> bool {
         .unwrap_or(false)
 }
 
+/// A header's text, if present and visible ASCII.
+pub fn header_text<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// The token of `Authorization: Bearer <jwt>`, `None` when the request has none (a blank
 /// header counts as none). A header of another shape is refused, never ignored.
 pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {

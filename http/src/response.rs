@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::Value;
@@ -11,11 +11,13 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint};
 
-/// A successful answer: status and JSON body (`None` for 204).
+/// A successful answer: status, JSON body (`None` for 204) and extra headers (they
+/// replace the defaults, e.g. a `Cache-Control` other than `no-store`).
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Reply {
@@ -29,7 +31,14 @@ impl Reply {
         Ok(Self {
             status,
             body: Some(serde_json::to_value(body).map_err(ApiError::internal)?),
+            headers: Vec::new(),
         })
+    }
+
+    /// The same reply with one more header.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// 204, no body.
@@ -37,6 +46,7 @@ impl Reply {
         Self {
             status: StatusCode::NO_CONTENT,
             body: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -94,7 +104,13 @@ where
         Some(route) => call(route.endpoint, req).await,
     };
     let mut response = match result {
-        Ok(reply) => json_response(reply.status, reply.body.as_ref()),
+        Ok(reply) => {
+            let mut response = json_response(reply.status, reply.body.as_ref());
+            for (name, value) in reply.headers {
+                response.headers_mut().insert(name, value);
+            }
+            response
+        }
         Err(err) => {
             err.log();
             error_response(&err)

@@ -18,6 +18,8 @@ pub enum Endpoint {
     ListSessions,
     EndSession,
     Password,
+    Jwks,
+    OpenIdConfiguration,
 }
 
 /// One path of the API.
@@ -55,6 +57,13 @@ pub const ROUTES: &[Route] = &[
         "DELETE",
     ),
     route(Endpoint::Password, "/password", "password", "POST"),
+    route(Endpoint::Jwks, "/.well-known/jwks.json", "jwks", "GET"),
+    route(
+        Endpoint::OpenIdConfiguration,
+        "/.well-known/openid-configuration",
+        "jwks",
+        "GET",
+    ),
 ];
 
 /// Serves every other path (API Gateway's `$default` route): 404 `not_found`.

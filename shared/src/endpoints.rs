@@ -33,7 +33,9 @@ impl App {
             Endpoint::LogoutAll => logout_all(self, req).await,
             Endpoint::ListSessions | Endpoint::EndSession => sessions(self, endpoint, req).await,
             Endpoint::Password => change_password(self, req).await,
-            Endpoint::Protected | Endpoint::Me => Err(ApiError::NotFound("No such path")),
+            Endpoint::Protected | Endpoint::Me | Endpoint::Jwks | Endpoint::OpenIdConfiguration => {
+                Err(ApiError::NotFound("No such path"))
+            }
         }
     }
 
