@@ -203,6 +203,8 @@ impl TokenVerifier {
             .decode::<Claims>(token, &self.validation)
             .map_err(|err| self.explain(token, err))?
             .claims;
+        // Only tokens signed with one of our keys get here, so only they pay this check.
+        Self::check_text(token)?;
         if claims.token_type != expected {
             return Err(AuthError::Invalid(match expected {
                 TokenType::Access => "Only access tokens are accepted here",
@@ -217,6 +219,26 @@ impl TokenVerifier {
             return Err(AuthError::Invalid("Token audience is not accepted"));
         }
         Ok(claims)
+    }
+
+    /// RFC 7519 §7.2: header and claims are UTF-8 JSON. serde_json skips the strings of
+    /// claims we do not read without checking them, so a signed token with invalid UTF-8
+    /// (or an escaped lone surrogate) in an unknown claim would pass; refuse it here.
+    /// Segments that are not base64url are left to jsonwebtoken, which refuses them.
+    fn check_text(token: &str) -> Result<(), AuthError> {
+        const NOT_TEXT: AuthError = AuthError::Invalid("Token header or claims are not UTF-8 JSON");
+        for segment in token.split('.').take(2) {
+            let Ok(bytes) = URL_SAFE_NO_PAD.decode(segment) else {
+                continue;
+            };
+            let text = std::str::from_utf8(&bytes).map_err(|_| NOT_TEXT)?;
+            // Escapes are the only way to spell a surrogate in valid UTF-8; our own tokens
+            // have none, so the full parse runs only for hand-made ones.
+            if text.contains("\\u") && serde_json::from_str::<serde_json::Value>(text).is_err() {
+                return Err(NOT_TEXT);
+            }
+        }
+        Ok(())
     }
 
     fn explain(&self, token: &str, err: VerifyError) -> AuthError {
@@ -483,6 +505,43 @@ mod tests {
         ] {
             let err = svc.verify(token, TokenType::Access).unwrap_err();
             assert_eq!(code(&err), "invalid_token", "{token:?}");
+        }
+    }
+
+    /// Signs `header.payload` as given, bytes and all (HS256 with the test key).
+    fn sign_raw(header: &[u8], payload: &[u8]) -> String {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let key = EncodingKey::from_secret(test_config().jwt_secret.as_slice());
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::HS256).unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
+    #[test]
+    fn claims_that_are_not_utf8_are_refused_even_when_signed() {
+        let svc = service();
+        let claims = serde_json::to_string(&pair(&svc, now_secs()).access).unwrap();
+        let header = br#"{"alg":"HS256","typ":"JWT","kid":"test-kid"}"#;
+        // The control: the same bytes, valid, pass.
+        let valid = sign_raw(header, claims.as_bytes());
+        svc.verify(&valid, TokenType::Access).unwrap();
+        // An extra claim (one we never read) with invalid UTF-8 bytes, or a lone surrogate.
+        let mut bad_bytes = claims.trim_end_matches('}').as_bytes().to_vec();
+        bad_bytes.extend_from_slice(b",\"note\":\"\xff\xfe\"}");
+        let lone_surrogate = format!(r#"{},"note":"\ud800"}}"#, claims.trim_end_matches('}'));
+        // And invalid UTF-8 in the header.
+        let bad_header = b"{\"alg\":\"HS256\",\"typ\":\"JWT\xff\"}";
+        for token in [
+            sign_raw(header, &bad_bytes),
+            sign_raw(header, lone_surrogate.as_bytes()),
+            sign_raw(bad_header, claims.as_bytes()),
+        ] {
+            let err = svc.verify(&token, TokenType::Access).unwrap_err();
+            assert_eq!(code(&err), "invalid_token", "{token}");
         }
     }
 
