@@ -92,12 +92,41 @@ pub fn cors_allow_origins_from_lookup(lookup: impl Fn(&str) -> Option<String>) -
         .unwrap_or_default()
 }
 
-/// Login throttling: after `max_failures` wrong passwords in a row the user is locked
-/// for `lockout`.
+/// Login throttling (API.md "Login throttling", Amazon Cognito's model): after
+/// `free_failures` consecutive failures the next attempt waits `first_wait`, and the wait
+/// doubles with every further failure up to `max_wait`. It only ever delays: there is no
+/// permanent lock. A failure count is forgotten `memory` after the last failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    pub max_failures: u32,
-    pub lockout: Duration,
+pub struct ThrottlePolicy {
+    pub free_failures: u32,
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+    pub memory: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            first_wait: Duration::from_secs(1),
+            max_wait: Duration::from_secs(15 * 60),
+            memory: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// How long logins wait after `failures` consecutive failures: nothing up to
+    /// `free_failures`, then `first_wait * 2^(failures - free_failures)`, at most `max_wait`.
+    pub fn wait_after(&self, failures: u32) -> Duration {
+        if failures < self.free_failures {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.free_failures).min(31);
+        self.first_wait
+            .checked_mul(1u32 << doublings)
+            .map_or(self.max_wait, |wait| wait.min(self.max_wait))
+    }
 }
 
 /// The token signature algorithms wristband issues (API.md "Keys").
@@ -161,7 +190,7 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub tables: TableNames,
     pub cors_allow_origins: Vec<String>,
-    pub lockout: LockoutPolicy,
+    pub throttle: ThrottlePolicy,
 }
 
 impl std::fmt::Debug for Config {
@@ -180,7 +209,7 @@ impl std::fmt::Debug for Config {
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("tables", &self.tables)
             .field("cors_allow_origins", &self.cors_allow_origins)
-            .field("lockout", &self.lockout)
+            .field("throttle", &self.throttle)
             .finish()
     }
 }
@@ -228,15 +257,16 @@ impl Config {
         }
         let jwt_audience = text("JWT_AUDIENCE", "wristband-clients");
 
-        let max_failures = match get("LOGIN_MAX_FAILURES") {
-            None => 5,
+        let defaults = ThrottlePolicy::default();
+        let free_failures = match get("LOGIN_THROTTLE_FREE_FAILURES") {
+            None => defaults.free_failures,
             Some(v) => {
                 v.trim()
                     .parse::<u32>()
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or(ConfigError::Invalid {
-                        name: "LOGIN_MAX_FAILURES",
+                        name: "LOGIN_THROTTLE_FREE_FAILURES",
                         expected: "a positive whole number",
                         value: v,
                     })?
@@ -267,9 +297,17 @@ impl Config {
             refresh_reuse_grace: seconds("REFRESH_REUSE_GRACE_SECONDS", 10)?,
             tables: TableNames::from_lookup(&lookup),
             cors_allow_origins: cors_allow_origins_from_lookup(&lookup),
-            lockout: LockoutPolicy {
-                max_failures,
-                lockout: seconds("LOGIN_LOCKOUT_SECONDS", 300)?,
+            throttle: ThrottlePolicy {
+                free_failures,
+                first_wait: seconds(
+                    "LOGIN_THROTTLE_FIRST_WAIT_SECONDS",
+                    defaults.first_wait.as_secs(),
+                )?,
+                max_wait: seconds(
+                    "LOGIN_THROTTLE_MAX_WAIT_SECONDS",
+                    defaults.max_wait.as_secs(),
+                )?,
+                memory: seconds("LOGIN_THROTTLE_MEMORY_SECONDS", defaults.memory.as_secs())?,
             },
         })
     }
@@ -390,7 +428,21 @@ mod tests {
         assert_eq!(c.refresh_ttl, Duration::from_secs(2_592_000));
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
         assert!(c.cors_allow_origins.is_empty());
-        assert_eq!(c.lockout.max_failures, 5);
+        assert_eq!(c.throttle, ThrottlePolicy::default());
+        assert_eq!(c.throttle.free_failures, 5);
+        assert_eq!(c.throttle.max_wait, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn throttle_wait_doubles_from_one_second_to_fifteen_minutes() {
+        let policy = ThrottlePolicy::default();
+        let waits: Vec<u64> = (0..=17).map(|n| policy.wait_after(n).as_secs()).collect();
+        assert_eq!(
+            waits,
+            [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
+        );
+        // No overflow however many failures pile up.
+        assert_eq!(policy.wait_after(u32::MAX), Duration::from_secs(900));
     }
 
     #[test]

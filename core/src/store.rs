@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::config::LockoutPolicy;
+use crate::config::ThrottlePolicy;
 use crate::error::StoreError;
 use crate::tokens::Claims;
 
@@ -16,10 +16,10 @@ pub struct UserRecord {
     pub password_hash: String,
     pub created_at: u64,
     pub roles: Vec<String>,
-    /// Wrong passwords since the last good login.
-    pub failed_logins: u32,
-    /// Epoch seconds until which logins are refused (0: not locked).
-    pub locked_until: u64,
+    /// A random id of the registration request that created the user. When the store's
+    /// client retries its own write that had landed (a timeout after success), the stored
+    /// id matches and the retry counts as the success it was, not as a taken name.
+    pub creation_id: String,
 }
 
 impl std::fmt::Display for UserRecord {
@@ -31,21 +31,12 @@ impl std::fmt::Display for UserRecord {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts the user unless the name exists; `false` when it does (nothing is overwritten).
+    /// Inserts the user unless the name exists; `false` when it does (nothing is
+    /// overwritten). Idempotent: `true` again when the existing user was created by this
+    /// very record (same `creation_id`), e.g. by an earlier attempt of a retried write.
     async fn create(&self, user: &UserRecord) -> Result<bool, StoreError>;
     /// A strongly consistent read.
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
-    /// Counts a wrong password atomically; at `policy.max_failures` in a row the user is
-    /// locked until `now + policy.lockout` and the count starts again. Returns the lock
-    /// expiry when this failure locked the user.
-    async fn record_failed_login(
-        &self,
-        username: &str,
-        now: u64,
-        policy: LockoutPolicy,
-    ) -> Result<Option<u64>, StoreError>;
-    /// Clears the failure count and any lock after a good login.
-    async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError>;
     /// Replaces the roles of an existing user (the admin tool); `false` if there is no
     /// such user.
     async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError>;
@@ -55,6 +46,61 @@ pub trait UserStore: Send + Sync {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError>;
+}
+
+/// The failure count of one login throttling key, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleState {
+    /// Consecutive failed logins.
+    pub failures: u32,
+    /// Epoch milliseconds until which logins wait (0 or past: no wait).
+    pub blocked_until_ms: u64,
+}
+
+impl ThrottleState {
+    /// Whether logins with this key must wait at `now_ms`.
+    pub fn blocks(&self, now_ms: u64) -> bool {
+        self.blocked_until_ms > now_ms
+    }
+}
+
+/// What counting a failed login did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureCount {
+    /// Counted; logins wait until `blocked_until_ms` (0: no wait yet).
+    Counted {
+        failures: u32,
+        blocked_until_ms: u64,
+    },
+    /// Not counted: a concurrent failure had started a wait until `until_ms`; this
+    /// attempt is answered as one made during the wait.
+    AlreadyBlocked { until_ms: u64 },
+}
+
+/// Consecutive failed logins per throttling key (username and source address), for
+/// known and unknown usernames alike. Counts expire (the store's TTL) `policy.memory`
+/// after the last failure; they never create or touch a user.
+#[async_trait]
+pub trait LoginThrottleStore: Send + Sync {
+    /// The live count of `key`, if any (a strongly consistent read).
+    async fn state(&self, key: &str, now_ms: u64) -> Result<Option<ThrottleState>, StoreError>;
+    /// Counts one failure atomically (a conditional write, retried on contention): of
+    /// any number of parallel failures, only `policy.free_failures` are counted before
+    /// the wait starts; the rest see [`FailureCount::AlreadyBlocked`].
+    async fn record_failure(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: &ThrottlePolicy,
+    ) -> Result<FailureCount, StoreError>;
+    /// Forgets the count after a good login.
+    async fn reset(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The throttling key of a login attempt: the (normalised) username and the caller's
+/// source address, so that failures from one address never delay the user elsewhere.
+pub fn throttle_key(username: &str, source_ip: Option<&str>) -> String {
+    format!("{username}#{}", source_ip.unwrap_or("-"))
 }
 
 /// Revoked token ids, ended sessions and "logged out everywhere" cutoffs.

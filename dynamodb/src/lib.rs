@@ -13,7 +13,9 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
-pub use store::{ensure_tables, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
+pub use store::{
+    ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers,
+};
 
 /// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503
 /// (or a deny) within about four seconds instead of hanging until the Lambda timeout.

@@ -8,14 +8,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
-use wristband_core::config::{LockoutPolicy, TableNames};
+use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionRecord, SessionStore,
+    ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -26,15 +27,18 @@ const USERNAME: &str = "username";
 const PASSWORD_HASH: &str = "password_hash";
 const CREATED_AT: &str = "created_at";
 const ROLES: &str = "roles";
-const FAILED_LOGINS: &str = "failed_logins";
-const LOCKED_UNTIL: &str = "locked_until";
+const CREATION_ID: &str = "creation_id";
 // revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
-// session, `user#<username>` for a "logged out everywhere" cutoff.
+// session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
+// the failed logins of a throttling key (username and source address).
 const JTI: &str = "jti";
 const EXPIRES_AT: &str = "expires_at";
 const REVOKED_BEFORE: &str = "revoked_before";
 const SESSION_KEY_PREFIX: &str = "sid#";
 const USER_KEY_PREFIX: &str = "user#";
+const THROTTLE_KEY_PREFIX: &str = "throttle#";
+const FAILURES: &str = "failures";
+const BLOCKED_UNTIL_MS: &str = "blocked_until_ms";
 // sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
 const SID: &str = "sid";
 const LAST_REFRESHED_AT: &str = "last_refreshed_at";
@@ -129,10 +133,7 @@ fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
             .and_then(|v| v.as_l().ok())
             .map(|l| l.iter().filter_map(|r| r.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
-        failed_logins: get_n(item, FAILED_LOGINS)
-            .and_then(|v| u32::try_from(v).ok())
-            .unwrap_or(0),
-        locked_until: get_n(item, LOCKED_UNTIL).unwrap_or(0),
+        creation_id: get_s(item, CREATION_ID).unwrap_or_default(),
     })
 }
 
@@ -147,17 +148,28 @@ impl UserStore for DynamoDbUsers {
             .item(PASSWORD_HASH, s(&user.password_hash))
             .item(CREATED_AT, n(user.created_at))
             .item(ROLES, AttributeValue::L(user.roles.iter().map(s).collect()))
-            .item(FAILED_LOGINS, n(0))
+            .item(CREATION_ID, s(&user.creation_id))
             // Never overwrite: two racing registrations get one 201 and one 409.
             .condition_expression("attribute_not_exists(#u)")
             .expression_attribute_names("#u", USERNAME)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_check_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        let err = match result {
+            Ok(_) => return Ok(true),
+            Err(err) if conditional_check_failed(&err) => err,
+            Err(err) => return Err(classify(err)),
+        };
+        // The SDK retries a write whose answer was lost (a timeout after it landed): the
+        // retry then fails its own condition. The stored creation id tells it apart from
+        // someone else's registration.
+        let existing = match err.into_service_error() {
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,
+            _ => None,
+        };
+        Ok(existing
+            .and_then(|item| get_s(&item, CREATION_ID))
+            .is_some_and(|id| !id.is_empty() && id == user.creation_id))
     }
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -171,74 +183,6 @@ impl UserStore for DynamoDbUsers {
             .await
             .map_err(classify)?;
         out.item().map(user_from_item).transpose()
-    }
-
-    async fn record_failed_login(
-        &self,
-        username: &str,
-        now: u64,
-        policy: LockoutPolicy,
-    ) -> Result<Option<u64>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(USERNAME, s(username))
-            .update_expression("ADD #f :one")
-            .condition_expression("attribute_exists(#u)")
-            .expression_attribute_names("#f", FAILED_LOGINS)
-            .expression_attribute_names("#u", USERNAME)
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err) if conditional_check_failed(&err) => return Ok(None),
-            Err(err) => return Err(classify(err)),
-        };
-        let failures = out
-            .attributes()
-            .and_then(|a| get_n(a, FAILED_LOGINS))
-            .unwrap_or(0);
-        if failures < u64::from(policy.max_failures) {
-            return Ok(None);
-        }
-        let locked_until = now + policy.lockout.as_secs();
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(USERNAME, s(username))
-            .update_expression("SET #l = :until, #f = :zero")
-            .expression_attribute_names("#l", LOCKED_UNTIL)
-            .expression_attribute_names("#f", FAILED_LOGINS)
-            .expression_attribute_values(":until", n(locked_until))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(Some(locked_until))
-    }
-
-    async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(USERNAME, s(username))
-            .update_expression("SET #f = :zero REMOVE #l")
-            .condition_expression("attribute_exists(#u)")
-            .expression_attribute_names("#f", FAILED_LOGINS)
-            .expression_attribute_names("#l", LOCKED_UNTIL)
-            .expression_attribute_names("#u", USERNAME)
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if conditional_check_failed(&err) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
     }
 
     async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError> {
@@ -397,6 +341,144 @@ impl RevocationStore for DynamoDbRevokedTokens {
             Some(cutoff),
         )
         .await
+    }
+}
+
+// ---------------------------------------------------------------- login throttling
+
+/// Failed-login counts, in the revoked-tokens table (it has the TTL they need) under
+/// `throttle#<username>#<source address>`. Never touches the users table, so counting an
+/// unknown username creates nothing and costs what counting a known one does.
+pub struct DynamoDbLoginThrottle {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbLoginThrottle {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// How often a failure is counted again after losing a race to a concurrent one before
+/// we give up and answer as if the wait had started (fail closed, never a free guess).
+const THROTTLE_WRITE_ATTEMPTS: u32 = 16;
+
+/// The live state in `item`, `None` if it is absent or past its TTL.
+fn throttle_state(item: Option<&Item>, now_ms: u64) -> Option<ThrottleState> {
+    let item = item?;
+    if get_n(item, EXPIRES_AT).is_none_or(|e| e.saturating_mul(1000) <= now_ms) {
+        return None;
+    }
+    Some(ThrottleState {
+        failures: get_n(item, FAILURES)
+            .and_then(|f| u32::try_from(f).ok())
+            .unwrap_or(0),
+        blocked_until_ms: get_n(item, BLOCKED_UNTIL_MS).unwrap_or(0),
+    })
+}
+
+#[async_trait]
+impl LoginThrottleStore for DynamoDbLoginThrottle {
+    async fn state(&self, key: &str, now_ms: u64) -> Result<Option<ThrottleState>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(JTI, s(format!("{THROTTLE_KEY_PREFIX}{key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(throttle_state(out.item(), now_ms))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: &ThrottlePolicy,
+    ) -> Result<FailureCount, StoreError> {
+        let item_key = format!("{THROTTLE_KEY_PREFIX}{key}");
+        let now_secs = now_ms / 1000;
+        // Optimistic: assume no count yet; a failed condition hands back the real one.
+        let mut current: Option<ThrottleState> = None;
+        for _ in 0..THROTTLE_WRITE_ATTEMPTS {
+            if let Some(state) = current.filter(|s| s.blocks(now_ms)) {
+                return Ok(FailureCount::AlreadyBlocked {
+                    until_ms: state.blocked_until_ms,
+                });
+            }
+            let failures = current.map_or(0, |s| s.failures).saturating_add(1);
+            let wait_ms =
+                u64::try_from(policy.wait_after(failures).as_millis()).unwrap_or(u64::MAX);
+            let blocked_until_ms = if wait_ms == 0 {
+                0
+            } else {
+                now_ms.saturating_add(wait_ms)
+            };
+            let expires_at = blocked_until_ms.max(now_ms) / 1000 + policy.memory.as_secs();
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(JTI, s(&item_key))
+                .update_expression("SET #f = :f, #b = :b, #e = :e")
+                .expression_attribute_names("#f", FAILURES)
+                .expression_attribute_names("#b", BLOCKED_UNTIL_MS)
+                .expression_attribute_names("#e", EXPIRES_AT)
+                .expression_attribute_values(":f", n(u64::from(failures)))
+                .expression_attribute_values(":b", n(blocked_until_ms))
+                .expression_attribute_values(":e", n(expires_at))
+                .expression_attribute_values(":now", n(now_secs))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            // Compare-and-set on the count we based this on: of racing failures, one wins
+            // each round and the others recount from what it wrote.
+            update = match current {
+                None => update
+                    .condition_expression("attribute_not_exists(#k) OR #e <= :now")
+                    .expression_attribute_names("#k", JTI),
+                Some(state) => update
+                    .condition_expression("#f = :seen_f AND #b = :seen_b AND #e > :now")
+                    .expression_attribute_values(":seen_f", n(u64::from(state.failures)))
+                    .expression_attribute_values(":seen_b", n(state.blocked_until_ms)),
+            };
+            let err = match update.send().await {
+                Ok(_) => {
+                    return Ok(FailureCount::Counted {
+                        failures,
+                        blocked_until_ms,
+                    })
+                }
+                Err(err) if conditional_check_failed(&err) => err,
+                Err(err) => return Err(classify(err)),
+            };
+            let old = match err.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => e.item,
+                _ => None,
+            };
+            current = throttle_state(old.as_ref(), now_ms);
+        }
+        Ok(FailureCount::AlreadyBlocked {
+            until_ms: now_ms
+                .saturating_add(u64::try_from(policy.first_wait.as_millis()).unwrap_or(u64::MAX)),
+        })
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(JTI, s(format!("{THROTTLE_KEY_PREFIX}{key}")))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 }
 

@@ -9,14 +9,50 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wristband_core::{Authenticator, Claims, Requirements};
 
+use crate::audit::AuditContext;
 use crate::error::ApiError;
 use crate::request::parse_bearer;
+use crate::response::audit_refused_token;
 
 /// The part of the authorizer event we read. Anything missing or of another shape denies.
 #[derive(Debug, Default, Deserialize)]
 struct AuthorizerEvent {
     #[serde(default)]
     headers: HashMap<String, String>,
+}
+
+/// The ids and address of the request being authorised, for the audit log; read apart
+/// from the headers so that a malformed event still gets its denial recorded.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventContext {
+    #[serde(default)]
+    request_context: Option<RequestContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestContext {
+    request_id: Option<String>,
+    http: Option<HttpContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpContext {
+    source_ip: Option<String>,
+}
+
+fn audit_context(event: &Value, aws_request_id: Option<String>) -> AuditContext {
+    let context = EventContext::deserialize(event)
+        .ok()
+        .and_then(|e| e.request_context)
+        .unwrap_or_default();
+    AuditContext {
+        request_id: context.request_id,
+        aws_request_id,
+        source_ip: context.http.and_then(|h| h.source_ip),
+    }
 }
 
 /// `{"isAuthorized": bool, "context": {...}}`; no context when denied.
@@ -69,11 +105,23 @@ pub async fn authorize(
     requirements: &Requirements,
     event: Value,
 ) -> SimpleResponse {
+    authorize_invocation(authenticator, requirements, event, None).await
+}
+
+/// [`authorize`] with the Lambda invocation's request id for the audit log.
+pub async fn authorize_invocation(
+    authenticator: &Authenticator,
+    requirements: &Requirements,
+    event: Value,
+    aws_request_id: Option<String>,
+) -> SimpleResponse {
+    let context = audit_context(&event, aws_request_id);
     match check(authenticator, requirements, event).await {
         Ok(claims) => SimpleResponse::allow(claims),
         Err(err) => {
             err.log();
             tracing::info!(reason = err.code(), "authorizer denied");
+            audit_refused_token(&err, &context);
             SimpleResponse::deny()
         }
     }
@@ -98,6 +146,12 @@ async fn check(
         ));
     }
     let token = match value {
+        // API Gateway joins repeated headers with commas; a JWT never has one.
+        Some(value) if value.contains(',') => {
+            return Err(ApiError::invalid_request(
+                "More than one Authorization header",
+            ))
+        }
         Some(value) => parse_bearer(value)?,
         None => None,
     };
@@ -114,8 +168,10 @@ pub async fn serve(
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: LambdaEvent<Value>| async move {
             let (authenticator, requirements) = state;
+            let aws_request_id = Some(event.context.request_id.clone());
             Ok::<_, std::convert::Infallible>(
-                authorize(authenticator, requirements, event.payload).await,
+                authorize_invocation(authenticator, requirements, event.payload, aws_request_id)
+                    .await,
             )
         },
     ))

@@ -2,6 +2,7 @@
 //! credentials, the one error → response mapping, the route table, the Lambda serve loop,
 //! the guard for users' own functions and the API Gateway authorizer.
 
+pub mod audit;
 pub mod authorizer;
 pub mod error;
 pub mod guard;

@@ -1,10 +1,12 @@
 //! Reading requests: JSON and form bodies, the bearer token, the caller's metadata.
 //!
 //! Everything here runs before any argon2 or DynamoDB work, so bad input is cheap to refuse.
+//! Text is UTF-8, strictly (API.md "Requests"): bytes that are not are a 400, never
+//! decoded lossily, so two different byte strings never become the same password.
 
 use std::collections::HashMap;
 
-use lambda_http::http::header;
+use lambda_http::http::header::{self, HeaderName};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
@@ -22,21 +24,21 @@ pub struct Fields(HashMap<String, Value>);
 
 impl Fields {
     /// Parses the request body (API Gateway's base64 bodies are already decoded by
-    /// `lambda_http`). An empty body has no fields.
+    /// `lambda_http`). An empty body has no fields. (The 16 KiB limit is enforced for
+    /// every endpoint by [`crate::respond`], and again here for direct callers.)
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
         let body: &[u8] = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::invalid_request(format!(
-                "Request body is larger than {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        if is_form(req) {
+        check_body_size(body)?;
+        if is_form(req)? {
             return Self::from_form(body);
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        match serde_json::from_slice::<Value>(body) {
+        // serde_json refuses invalid UTF-8 and escaped lone surrogates in the strings it
+        // keeps; checking the whole text first also covers the ones it would skip.
+        let text = std::str::from_utf8(body).map_err(|_| not_utf8("Request body"))?;
+        match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => Ok(Self(map.into_iter().collect())),
             Ok(_) => Err(ApiError::invalid_request(
                 "Request body must be a JSON object",
@@ -45,16 +47,21 @@ impl Fields {
         }
     }
 
+    /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte, and the decoded
+    /// bytes of every name and value must be UTF-8.
     fn from_form(body: &[u8]) -> Result<Self, ApiError> {
+        let text = std::str::from_utf8(body).map_err(|_| not_utf8("Request body"))?;
         let mut fields = HashMap::new();
-        for (key, value) in form_urlencoded::parse(body) {
-            let key = key.into_owned();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = form_decode(key).ok_or_else(|| not_utf8("A form field name"))?;
+            let value = form_decode(value).ok_or_else(|| not_utf8(&format!("Field {key}")))?;
             if fields.contains_key(&key) {
                 return Err(ApiError::invalid_request(format!(
                     "Field {key} is given more than once"
                 )));
             }
-            fields.insert(key, Value::String(value.into_owned()));
+            fields.insert(key, Value::String(value));
         }
         Ok(Self(fields))
     }
@@ -77,10 +84,64 @@ impl Fields {
     }
 }
 
-fn is_form(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+/// One form component, `+` and `%XX` decoded; `None` if the bytes are not UTF-8.
+fn form_decode(component: &str) -> Option<String> {
+    let spaced = component.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|text| text.into_owned())
+}
+
+fn not_utf8(what: &str) -> ApiError {
+    ApiError::invalid_request(format!("{what} is not valid UTF-8"))
+}
+
+/// The 16 KiB rule (API.md: on every endpoint, also those that read no body).
+pub fn check_body_size(body: &[u8]) -> Result<(), ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::invalid_request(format!(
+            "Request body is larger than {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The text of a header we read: `None` when absent; a 400 when it is not UTF-8 or (as
+/// several headers, or API Gateway's comma-joined values) given more than once.
+pub fn header_utf8<'r>(req: &'r Request, name: &HeaderName) -> Result<Option<&'r str>, ApiError> {
+    let mut values = req.headers().get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(more_than_once(name));
+    }
+    std::str::from_utf8(value.as_bytes())
+        .map(Some)
+        .map_err(|_| not_utf8(&format!("Header {}", title_case(name))))
+}
+
+fn more_than_once(name: &HeaderName) -> ApiError {
+    ApiError::invalid_request(format!("More than one {} header", title_case(name)))
+}
+
+/// `user-agent` as people write it: `User-Agent`.
+fn title_case(name: &HeaderName) -> String {
+    name.as_str()
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn is_form(req: &Request) -> Result<bool, ApiError> {
+    Ok(header_utf8(req, &header::CONTENT_TYPE)?
         .map(|v| {
             v.split(';')
                 .next()
@@ -88,7 +149,7 @@ fn is_form(req: &Request) -> bool {
                 .trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
-        .unwrap_or(false)
+        .unwrap_or(false))
 }
 
 /// A header's text, if present and visible ASCII.
@@ -97,12 +158,16 @@ pub fn header_text<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
 }
 
 /// The token of `Authorization: Bearer <jwt>`, `None` when the request has none (a blank
-/// header counts as none). A header of another shape is refused, never ignored.
+/// header counts as none). A header of another shape is refused, never ignored; more than
+/// one `Authorization` header is a 400 (API.md), never "the first one wins".
 pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let Some(value) = header_utf8(req, &header::AUTHORIZATION)? else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| bad_authorization())?;
+    // API Gateway (payload 2.0) joins repeated headers with commas; a JWT never has one.
+    if value.contains(',') {
+        return Err(more_than_once(&header::AUTHORIZATION));
+    }
     parse_bearer(value)
 }
 
@@ -129,19 +194,28 @@ fn bad_authorization() -> ApiError {
 }
 
 /// Who is calling, for the session list: user agent (at most 256 characters) and source IP.
-pub fn client_info(req: &Request) -> ClientInfo {
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(256).collect::<String>());
-    let source_ip = match req.request_context_ref() {
+pub fn client_info(req: &Request) -> Result<ClientInfo, ApiError> {
+    let user_agent =
+        header_utf8(req, &header::USER_AGENT)?.map(|v| v.chars().take(256).collect::<String>());
+    Ok(ClientInfo {
+        user_agent,
+        source_ip: source_ip(req),
+    })
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+pub fn source_ip(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
         _ => None,
-    };
-    ClientInfo {
-        user_agent,
-        source_ip,
+    }
+}
+
+/// API Gateway's request id (`requestContext.requestId`).
+pub fn request_id(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
     }
 }
 
@@ -230,10 +304,117 @@ mod tests {
     }
 
     #[test]
+    fn oversized_body_even_a_form() {
+        let body = format!("username={}", "a".repeat(MAX_BODY_BYTES));
+        let err = Fields::from_request(&request(Some("application/x-www-form-urlencoded"), &body))
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than 16384 bytes"));
+    }
+
+    #[test]
     fn oversized_body() {
         let body = format!(r#"{{"username":"{}"}}"#, "a".repeat(MAX_BODY_BYTES));
         let err = Fields::from_request(&request(None, &body)).unwrap_err();
         assert!(err.to_string().contains("larger than 16384 bytes"));
+    }
+
+    fn raw_request(content_type: &str, body: Vec<u8>) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header("content-type", content_type)
+            .body(Body::Binary(body))
+            .unwrap()
+    }
+
+    #[test]
+    fn form_bytes_that_are_not_utf8_are_refused_never_replaced() {
+        const FORM: &str = "application/x-www-form-urlencoded";
+        // Both used to decode to U+FFFD U+FFFD U+FFFD: two passwords, one string.
+        for body in [
+            "username=alice&password=%FF%FE%FD",
+            "username=alice&password=%80%81%82",
+            "username=al%C3&password=x",
+            "%FF=1",
+            "password=%ED%A0%80", // an encoded surrogate (CESU-8), not UTF-8
+        ] {
+            let err = Fields::from_request(&request(Some(FORM), body)).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{body}");
+            assert!(err.to_string().contains("UTF-8"), "{body}: {err}");
+        }
+        // Raw (unencoded) bytes that are not UTF-8.
+        let err =
+            Fields::from_request(&raw_request(FORM, b"password=\xff\xfe".to_vec())).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        // Valid multi-byte UTF-8, encoded or raw, is kept exactly.
+        let f =
+            Fields::from_request(&request(Some(FORM), "password=%C3%A9t%C3%A9+%E2%82%AC")).unwrap();
+        assert_eq!(f.required_str("password").unwrap(), "été €");
+        let f = Fields::from_request(&request(Some(FORM), "password=été")).unwrap();
+        assert_eq!(f.required_str("password").unwrap(), "été");
+    }
+
+    #[test]
+    fn json_bytes_that_are_not_utf8_are_refused() {
+        let mut body = br#"{"username":"alice","password":""#.to_vec();
+        body.extend_from_slice(b"\xff\xfe\"}");
+        let err = Fields::from_request(&raw_request("application/json", body)).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        // Also where serde would skip it: in a field nobody reads.
+        let mut body = br#"{"username":"alice","other":""#.to_vec();
+        body.extend_from_slice(b"\x80\"}");
+        let err = Fields::from_request(&raw_request("application/json", body)).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        // An escaped lone surrogate is not a character either.
+        let err =
+            Fields::from_request(&request(None, r#"{"password":"\ud800abcdefgh"}"#)).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        let f = Fields::from_request(&request(None, r#"{"password":"\ud83d\ude00"}"#)).unwrap();
+        assert_eq!(f.required_str("password").unwrap(), "😀");
+    }
+
+    #[test]
+    fn headers_we_read_must_be_utf8_and_single() {
+        use lambda_http::http::HeaderValue;
+        let mut req = with_auth("Bearer abc");
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xffabc").unwrap(),
+        );
+        assert_eq!(bearer_token(&req).unwrap_err().code(), "invalid_request");
+        let mut req = with_auth("Bearer abc");
+        req.headers_mut().insert(
+            header::USER_AGENT,
+            HeaderValue::from_bytes(b"agent \xc3").unwrap(),
+        );
+        assert_eq!(client_info(&req).unwrap_err().code(), "invalid_request");
+        // Valid non-ASCII UTF-8 is text, kept.
+        let mut req = with_auth("Bearer abc");
+        req.headers_mut().insert(
+            header::USER_AGENT,
+            HeaderValue::from_bytes("Nävigator".as_bytes()).unwrap(),
+        );
+        assert_eq!(
+            client_info(&req).unwrap().user_agent.as_deref(),
+            Some("Nävigator")
+        );
+    }
+
+    #[test]
+    fn more_than_one_authorization_header_is_a_400() {
+        let mut req = with_auth("Bearer first");
+        req.headers_mut().append(
+            header::AUTHORIZATION,
+            lambda_http::http::HeaderValue::from_static("Bearer second"),
+        );
+        let err = bearer_token(&req).unwrap_err();
+        assert_eq!(err.code(), "invalid_request");
+        assert!(err.to_string().contains("More than one"), "{err}");
+        // API Gateway's comma-joined form of the same request.
+        for joined in ["Bearer first,Bearer second", "Bearer first, Bearer second"] {
+            let err = bearer_token(&with_auth(joined)).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{joined}");
+        }
     }
 
     #[test]

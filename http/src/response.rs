@@ -8,7 +8,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::audit::{self, AuditContext, Event};
 use crate::error::ApiError;
+use crate::request::{self, check_body_size};
 use crate::routes::{self, Endpoint};
 
 /// A successful answer: status, JSON body (`None` for 204) and extra headers (they
@@ -80,7 +82,9 @@ impl Cors {
 }
 
 /// Answers one request for a function that serves `endpoints`; any other path is 404.
-/// Never fails: every error becomes its contract response.
+/// Never fails: every error becomes its contract response. The 16 KiB body rule holds
+/// here, before any endpoint runs, for every endpoint (also those that read no body).
+/// Every audit line the endpoint records carries this request's ids and source address.
 pub async fn respond<F, Fut>(
     endpoints: &[Endpoint],
     cors: &Cors,
@@ -93,15 +97,24 @@ where
 {
     let origin = cors.allowed_origin(&req);
     let method = req.method().clone();
+    let context = AuditContext {
+        request_id: request::request_id(&req),
+        aws_request_id: lambda_http::RequestExt::lambda_context_ref(&req)
+            .map(|c| c.request_id.clone()),
+        source_ip: request::source_ip(&req),
+    };
     let route = routes::route_of(&req).filter(|r| endpoints.contains(&r.endpoint));
     let result = match route {
         None => Err(ApiError::NotFound("No such path")),
-        // CORS preflight (API Gateway answers these itself in AWS; this is for local runs).
-        Some(route) if method == Method::OPTIONS => return preflight(route.allow, origin),
-        Some(route) if !route.allows(method.as_str()) => {
-            Err(ApiError::MethodNotAllowed { allow: route.allow })
-        }
-        Some(route) => call(route.endpoint, req).await,
+        Some(route) => match check_body_size(req.body().as_ref()) {
+            Err(err) => Err(err),
+            // CORS preflight (API Gateway answers these itself in AWS; for local runs).
+            Ok(()) if method == Method::OPTIONS => return preflight(route.allow, origin),
+            Ok(()) if !route.allows(method.as_str()) => {
+                Err(ApiError::MethodNotAllowed { allow: route.allow })
+            }
+            Ok(()) => audit::scope(context.clone(), call(route.endpoint, req)).await,
+        },
     };
     let mut response = match result {
         Ok(reply) => {
@@ -113,6 +126,7 @@ where
         }
         Err(err) => {
             err.log();
+            audit_refused_token(&err, &context);
             error_response(&err)
         }
     };
@@ -123,6 +137,24 @@ where
     );
     add_cors(&mut response, origin);
     response
+}
+
+/// A presented token that did not open the route: `token_refused` with the reason.
+/// (A request without any token is not an event.)
+pub fn audit_refused_token(err: &ApiError, context: &AuditContext) {
+    let message = match err {
+        ApiError::InvalidToken(why) => *why,
+        ApiError::TokenExpired
+        | ApiError::TokenRevoked
+        | ApiError::FreshTokenRequired
+        | ApiError::InsufficientRole => "",
+        _ => return,
+    };
+    let mut record = audit::record(Event::TokenRefused).reason(err.code());
+    if !message.is_empty() {
+        record = record.detail("message", message);
+    }
+    record.emit_in(context);
 }
 
 fn json_response(status: StatusCode, body: Option<&Value>) -> Response<Body> {

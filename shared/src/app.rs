@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use wristband_core::store::{RevocationStore, SessionStore, UserStore};
+use wristband_core::store::{LoginThrottleStore, RevocationStore, SessionStore, UserStore};
 use wristband_core::{Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
-use wristband_dynamodb::{DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers};
+use wristband_dynamodb::{
+    DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers,
+};
 use wristband_http::{ApiError, Cors};
 
 use crate::password::PasswordHasher;
@@ -48,6 +50,8 @@ pub struct App {
     pub users: Arc<dyn UserStore>,
     pub revocations: Arc<dyn RevocationStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// Failed-login counts (login throttling).
+    pub throttle: Arc<dyn LoginThrottleStore>,
 }
 
 impl App {
@@ -75,9 +79,10 @@ impl App {
             Arc::new(DynamoDbUsers::new(client.clone(), tables.users)),
             Arc::new(DynamoDbRevokedTokens::new(
                 client.clone(),
-                tables.revoked_tokens,
+                tables.revoked_tokens.clone(),
             )),
-            Arc::new(DynamoDbSessions::new(client, tables.sessions)),
+            Arc::new(DynamoDbSessions::new(client.clone(), tables.sessions)),
+            Arc::new(DynamoDbLoginThrottle::new(client, tables.revoked_tokens)),
             keys,
         )
     }
@@ -87,6 +92,7 @@ impl App {
         users: Arc<dyn UserStore>,
         revocations: Arc<dyn RevocationStore>,
         sessions: Arc<dyn SessionStore>,
+        throttle: Arc<dyn LoginThrottleStore>,
         keys: Keys,
     ) -> Result<Self, ConfigError> {
         // The issuer first: it installs the signing provider before anything verifies.
@@ -107,6 +113,7 @@ impl App {
             users,
             revocations,
             sessions,
+            throttle,
         })
     }
 

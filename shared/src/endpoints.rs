@@ -65,7 +65,7 @@ pub async fn login(app: &App, req: Request) -> Result<Reply, ApiError> {
     let input = login::Input {
         username: required(&fields, "username")?,
         password: required(&fields, "password")?,
-        client: client_info(&req),
+        client: client_info(&req)?,
     };
     Reply::ok(login::login(app, input).await?)
 }

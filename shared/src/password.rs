@@ -107,12 +107,19 @@ impl Inner {
     }
 }
 
-/// `weak_password` unless 8..=1024 characters.
+/// `weak_password` unless 8..=1024 characters and not one of the 10,000 most common
+/// passwords, compared case-insensitively (OWASP ASVS 5.0 V6.2; the list and its source
+/// are in `common-passwords/`). No composition rules.
 pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
         return Err(ApiError::WeakPassword(
             "Password must be 8 to 1024 characters long",
+        ));
+    }
+    if common_passwords::is_common_password(password) {
+        return Err(ApiError::WeakPassword(
+            "Password is one of the 10,000 most common passwords; choose another",
         ));
     }
     Ok(())
@@ -156,9 +163,32 @@ mod tests {
     }
 
     #[test]
+    fn common_passwords_are_weak_in_any_case() {
+        for common in [
+            "password",
+            "PassWord",
+            "12345678",
+            "QWERTYUIOP",
+            "iloveyou1",
+            "1q2w3e4r5t",
+        ] {
+            let err = check_password_policy(common).unwrap_err();
+            assert_eq!(err.code(), "weak_password", "{common}");
+            assert!(err.to_string().contains("common"), "{common}: {err}");
+        }
+        for fine in [
+            "correct horse battery staple",
+            "password-but-longer-and-mine",
+            "Tr0ub4dor&3x!",
+        ] {
+            assert!(check_password_policy(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
     fn policy_counts_characters() {
         assert!(check_password_policy("1234567").is_err());
-        assert!(check_password_policy("12345678").is_ok());
+        assert!(check_password_policy("1234567x").is_ok());
         assert!(check_password_policy(&"é".repeat(1024)).is_ok());
         assert!(check_password_policy(&"é".repeat(1025)).is_err());
         assert_eq!(

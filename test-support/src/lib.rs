@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use wristband_core::{Authenticator, Config, TokenVerifier};
 
-pub use memory::{InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
+pub use memory::{InMemoryLoginThrottle, InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
 pub use requests::*;
 
 /// The test signing secret (HS256, 40 bytes).
@@ -58,6 +58,29 @@ pub fn forge<T: Serialize>(config: &Config, claims: &T) -> String {
         ),
     )
     .expect("forged token signs")
+}
+
+/// Signs `header` and `payload` exactly as given, bytes and all, with `config`'s key
+/// (HS256): tokens whose JSON no serializer would write.
+pub fn forge_raw(config: &Config, header: &[u8], payload: &[u8]) -> String {
+    wristband_keys::install_verify_only();
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &jsonwebtoken::EncodingKey::from_secret(
+            config
+                .jwt_secret
+                .as_deref()
+                .expect("an HS256 test configuration"),
+        ),
+        jsonwebtoken::Algorithm::HS256,
+    )
+    .expect("raw token signs");
+    format!("{signing_input}.{signature}")
 }
 
 /// Unpadded base64url of a JSON value (hand-made token segments).

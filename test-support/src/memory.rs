@@ -6,9 +6,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use wristband_core::config::LockoutPolicy;
+use wristband_core::config::ThrottlePolicy;
 use wristband_core::store::{
-    RevocationStore, Rotation, SessionRecord, SessionStore, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionRecord, SessionStore,
+    ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -26,8 +27,9 @@ pub struct InMemoryUsers {
 impl UserStore for InMemoryUsers {
     async fn create(&self, user: &UserRecord) -> Result<bool, StoreError> {
         let mut users = lock(&self.users);
-        if users.contains_key(&user.username) {
-            return Ok(false);
+        if let Some(existing) = users.get(&user.username) {
+            // Idempotent like the DynamoDB store: the same creation is not a taken name.
+            return Ok(!existing.creation_id.is_empty() && existing.creation_id == user.creation_id);
         }
         users.insert(user.username.clone(), user.clone());
         Ok(true)
@@ -35,33 +37,6 @@ impl UserStore for InMemoryUsers {
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         Ok(lock(&self.users).get(username).cloned())
-    }
-
-    async fn record_failed_login(
-        &self,
-        username: &str,
-        now: u64,
-        policy: LockoutPolicy,
-    ) -> Result<Option<u64>, StoreError> {
-        let mut users = lock(&self.users);
-        let Some(user) = users.get_mut(username) else {
-            return Ok(None);
-        };
-        user.failed_logins += 1;
-        if user.failed_logins >= policy.max_failures {
-            user.failed_logins = 0;
-            user.locked_until = now + policy.lockout.as_secs();
-            return Ok(Some(user.locked_until));
-        }
-        Ok(None)
-    }
-
-    async fn clear_failed_logins(&self, username: &str) -> Result<(), StoreError> {
-        if let Some(user) = lock(&self.users).get_mut(username) {
-            user.failed_logins = 0;
-            user.locked_until = 0;
-        }
-        Ok(())
     }
 
     async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError> {
@@ -83,6 +58,68 @@ impl UserStore for InMemoryUsers {
             }
             None => Err(StoreError::Other(format!("no user {username}").into())),
         }
+    }
+}
+
+/// Throttling counts: key -> (state, expires_at_ms).
+#[derive(Default)]
+pub struct InMemoryLoginThrottle {
+    counts: Mutex<HashMap<String, (ThrottleState, u64)>>,
+}
+
+#[async_trait]
+impl LoginThrottleStore for InMemoryLoginThrottle {
+    async fn state(&self, key: &str, now_ms: u64) -> Result<Option<ThrottleState>, StoreError> {
+        Ok(lock(&self.counts)
+            .get(key)
+            .filter(|(_, expires_at_ms)| *expires_at_ms > now_ms)
+            .map(|(state, _)| *state))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now_ms: u64,
+        policy: &ThrottlePolicy,
+    ) -> Result<FailureCount, StoreError> {
+        let mut counts = lock(&self.counts);
+        let current = counts
+            .get(key)
+            .filter(|(_, expires_at_ms)| *expires_at_ms > now_ms)
+            .map(|(state, _)| *state);
+        if let Some(state) = current.filter(|s| s.blocks(now_ms)) {
+            return Ok(FailureCount::AlreadyBlocked {
+                until_ms: state.blocked_until_ms,
+            });
+        }
+        let failures = current.map_or(0, |s| s.failures).saturating_add(1);
+        let wait_ms = u64::try_from(policy.wait_after(failures).as_millis()).unwrap_or(u64::MAX);
+        let blocked_until_ms = if wait_ms == 0 {
+            0
+        } else {
+            now_ms.saturating_add(wait_ms)
+        };
+        let memory_ms = u64::try_from(policy.memory.as_millis()).unwrap_or(u64::MAX);
+        let expires_at_ms = blocked_until_ms.max(now_ms).saturating_add(memory_ms);
+        counts.insert(
+            key.to_owned(),
+            (
+                ThrottleState {
+                    failures,
+                    blocked_until_ms,
+                },
+                expires_at_ms,
+            ),
+        );
+        Ok(FailureCount::Counted {
+            failures,
+            blocked_until_ms,
+        })
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), StoreError> {
+        lock(&self.counts).remove(key);
+        Ok(())
     }
 }
 

@@ -8,14 +8,45 @@ pub const TEST_SOURCE_IP: &str = "203.0.113.7";
 /// A request exactly as `lambda_http` builds it from an API Gateway HTTP API (payload 2.0)
 /// event, so tests go through the same deserialisation as production.
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
-    event_request(method, path, headers, body, false)
+    event_request(method, path, headers, body, false, TEST_SOURCE_IP)
+}
+
+/// Like [`request`], from another source address.
+pub fn request_from(
+    source_ip: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Request {
+    event_request(method, path, headers, body, false, source_ip)
 }
 
 /// Like [`request`], with the body base64-encoded as API Gateway sends binary bodies.
 pub fn base64_request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
+    base64_bytes_request(method, path, headers, body.as_bytes())
+}
+
+/// A base64-encoded body of any bytes (the only way bytes that are not UTF-8 reach a
+/// function from API Gateway).
+pub fn base64_bytes_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Request {
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(body);
-    event_request(method, path, headers, &encoded, true)
+    event_request(method, path, headers, &encoded, true, TEST_SOURCE_IP)
+}
+
+/// A request whose header `name` is given several times (an event's list value).
+pub fn repeated_header_request(method: &str, path: &str, name: &str, values: &[&str]) -> Request {
+    let headers = serde_json::Map::from_iter([(
+        name.to_ascii_lowercase(),
+        serde_json::Value::from(values.to_vec()),
+    )]);
+    event_request_with(method, path, headers, "", false, TEST_SOURCE_IP)
 }
 
 fn event_request(
@@ -24,15 +55,27 @@ fn event_request(
     headers: &[(&str, &str)],
     body: &str,
     is_base64: bool,
+    source_ip: &str,
 ) -> Request {
     let header_map: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::Value::from(*v)))
         .collect();
-    let user_agent = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-        .map_or("", |(_, v)| *v);
+    event_request_with(method, path, header_map, body, is_base64, source_ip)
+}
+
+fn event_request_with(
+    method: &str,
+    path: &str,
+    header_map: serde_json::Map<String, serde_json::Value>,
+    body: &str,
+    is_base64: bool,
+    source_ip: &str,
+) -> Request {
+    let user_agent = header_map
+        .get("user-agent")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     let mut path_parameters = serde_json::Map::new();
     if let Some(sid) = path.strip_prefix("/sessions/") {
         path_parameters.insert("sid".into(), sid.into());
@@ -53,7 +96,7 @@ fn event_request(
                 "method": method,
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": TEST_SOURCE_IP,
+                "sourceIp": source_ip,
                 "userAgent": user_agent
             },
             "requestId": "test-request",

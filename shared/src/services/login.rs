@@ -1,9 +1,10 @@
 //! `POST /login`: the same answer, and one argon2 verification, for an unknown user and a
-//! wrong password.
+//! wrong password; throttled per username and source address (API.md "Login throttling").
 
-use wristband_core::ids::{now_secs, random_id};
-use wristband_core::store::{ClientInfo, SessionRecord};
+use wristband_core::ids::{now_millis, random_id};
+use wristband_core::store::{throttle_key, ClientInfo, FailureCount, SessionRecord};
 use wristband_core::tokens::Subject;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::TokenResponse;
@@ -17,22 +18,47 @@ pub struct Input {
     pub client: ClientInfo,
 }
 
+/// Whole seconds until `until_ms`, at least 1 (the `Retry-After` of a 429).
+fn retry_after_secs(until_ms: u64, now_ms: u64) -> u64 {
+    until_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
+}
+
+fn throttled(username: &str, until_ms: u64, now_ms: u64) -> ApiError {
+    let retry_after_secs = retry_after_secs(until_ms, now_ms);
+    audit::record(Event::LoginThrottled)
+        .username(username)
+        .count("retry_after_secs", retry_after_secs)
+        .emit();
+    ApiError::TooManyAttempts { retry_after_secs }
+}
+
 pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
+    let now_ms = now_millis();
+    let now = now_ms / 1000;
     let username = normalise_username(&input.username);
+    // Known and unknown names are throttled alike (their counts live apart from users),
+    // so a 429 does not tell which names exist. Names that break the username rule can
+    // never exist and are always a plain 401.
+    let key = username
+        .as_deref()
+        .map(|name| throttle_key(name, input.client.source_ip.as_deref()));
+    let throttle = match (&key, &username) {
+        (Some(key), Some(name)) => {
+            let state = app.throttle.state(key, now_ms).await?;
+            if let Some(state) = state.filter(|s| s.blocks(now_ms)) {
+                // During the wait even the right password is refused, before argon2.
+                return Err(throttled(name, state.blocked_until_ms, now_ms));
+            }
+            state
+        }
+        _ => None,
+    };
     let user = match &username {
         Some(name) if input.password.chars().count() <= MAX_PASSWORD_CHARS => {
             app.users.get(name).await?
         }
         _ => None,
     };
-    let now = now_secs();
-    if let Some(user) = &user {
-        if user.locked_until > now {
-            return Err(ApiError::TooManyAttempts {
-                retry_after_secs: user.locked_until - now,
-            });
-        }
-    }
     let verified = app
         .passwords
         .verify(
@@ -42,20 +68,28 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         .await?;
     let user = match user {
         Some(user) if verified => user,
-        Some(user) => {
-            let locked = app
-                .users
-                .record_failed_login(&user.username, now, app.config.lockout)
-                .await?;
-            if locked.is_some() {
-                tracing::warn!(username = %user.username, "login locked after repeated failures");
+        _ => {
+            let mut record = audit::record(Event::LoginFailed).reason("invalid_credentials");
+            if let (Some(key), Some(name)) = (&key, &username) {
+                match app
+                    .throttle
+                    .record_failure(key, now_ms, &app.config.throttle)
+                    .await?
+                {
+                    FailureCount::AlreadyBlocked { until_ms } => {
+                        return Err(throttled(name, until_ms, now_ms));
+                    }
+                    FailureCount::Counted { failures, .. } => {
+                        record = record.username(name).count("failures", failures.into());
+                    }
+                }
             }
+            record.emit();
             return Err(ApiError::InvalidCredentials);
         }
-        None => return Err(ApiError::InvalidCredentials),
     };
-    if user.failed_logins > 0 || user.locked_until > 0 {
-        app.users.clear_failed_logins(&user.username).await?;
+    if let (Some(key), Some(_)) = (&key, throttle) {
+        app.throttle.reset(key).await?;
     }
 
     let sid = random_id().map_err(ApiError::Internal)?;
@@ -74,7 +108,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     app.sessions
         .create(&SessionRecord {
             username: user.username.clone(),
-            sid,
+            sid: sid.clone(),
             created_at: now,
             last_refreshed_at: now,
             expires_at: pair.refresh.exp,
@@ -83,5 +117,23 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             refresh_jti: pair.refresh.jti.clone(),
         })
         .await?;
+    audit::record(Event::LoginSucceeded)
+        .username(&user.username)
+        .sid(&sid)
+        .emit();
     TokenResponse::new(app, pair)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(1_000, 0), 1);
+        assert_eq!(retry_after_secs(1_001, 0), 2);
+        assert_eq!(retry_after_secs(5_000, 4_999), 1);
+        assert_eq!(retry_after_secs(900_000, 0), 900);
+        assert_eq!(retry_after_secs(0, 10), 1);
+    }
 }

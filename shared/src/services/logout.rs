@@ -2,6 +2,7 @@
 //! token (which is checked by the same Authenticator as every other token).
 
 use wristband_core::{AuthError, Claims, Requirements};
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::Message;
@@ -42,6 +43,7 @@ pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
     app.revocations
         .revoke_token(&claims.jti, claims.exp)
         .await?;
+    let refresh_revoked = refresh.is_some();
     if let Some(refresh) = refresh {
         app.revocations
             .revoke_token(&refresh.jti, refresh.exp)
@@ -49,6 +51,11 @@ pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
         // The session cannot refresh any more: take it off the list.
         app.sessions.delete(&refresh.sub, &refresh.sid).await?;
     }
+    audit::record(Event::LoggedOut)
+        .username(&claims.sub)
+        .sid(&claims.sid)
+        .flag("refresh_token_revoked", refresh_revoked)
+        .emit();
     Ok(Message {
         message: "Access token revoked",
     })

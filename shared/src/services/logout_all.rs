@@ -2,6 +2,7 @@
 
 use wristband_core::ids::now_secs;
 use wristband_core::Claims;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::{end_sessions, Message};
@@ -25,6 +26,11 @@ pub async fn logout_all(app: &App, input: Input) -> Result<Message, ApiError> {
     if !sessions.iter().any(|s| s.sid == claims.sid) {
         app.revocations.revoke_session(&claims.sid, until).await?;
     }
+    audit::record(Event::LoggedOutEverywhere)
+        .username(&claims.sub)
+        .sid(&claims.sid)
+        .count("sessions_ended", sessions.len() as u64)
+        .emit();
     Ok(Message {
         message: "All sessions revoked",
     })

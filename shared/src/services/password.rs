@@ -3,6 +3,7 @@
 use wristband_core::ids::now_secs;
 use wristband_core::store::SessionRecord;
 use wristband_core::Claims;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::{end_sessions, Message};
@@ -25,6 +26,11 @@ pub async fn change_password(app: &App, input: Input) -> Result<Message, ApiErro
         .verify(input.old_password, user.map(|u| u.password_hash))
         .await?;
     if !verified {
+        audit::record(Event::PasswordChangeFailed)
+            .username(&claims.sub)
+            .sid(&claims.sid)
+            .reason("invalid_credentials")
+            .emit();
         return Err(ApiError::InvalidCredentials);
     }
     let hash = app.passwords.hash(input.new_password).await?;
@@ -37,7 +43,11 @@ pub async fn change_password(app: &App, input: Input) -> Result<Message, ApiErro
         .filter(|s| s.sid != claims.sid)
         .collect();
     end_sessions(app, &others).await?;
-    tracing::info!(username = %claims.sub, ended_sessions = others.len(), "password changed");
+    audit::record(Event::PasswordChanged)
+        .username(&claims.sub)
+        .sid(&claims.sid)
+        .count("sessions_ended", others.len() as u64)
+        .emit();
     Ok(Message {
         message: "Password changed; other sessions ended",
     })

@@ -5,6 +5,7 @@ use wristband_core::ids::now_secs;
 use wristband_core::store::Rotation;
 use wristband_core::tokens::Subject;
 use wristband_core::Claims;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::TokenResponse;
@@ -46,18 +47,31 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
         )
         .await?;
     match rotation {
-        Rotation::Rotated => TokenResponse::new(app, pair),
+        Rotation::Rotated => {
+            audit::record(Event::TokenRefreshed)
+                .username(&claims.sub)
+                .sid(&claims.sid)
+                .emit();
+            TokenResponse::new(app, pair)
+        }
         Rotation::RecentlySpent { rotated_at }
             if now.saturating_sub(rotated_at) <= app.config.refresh_reuse_grace.as_secs() =>
         {
             // Most likely a client retry after a lost answer: refuse, do not punish.
+            audit::record(Event::RefreshRetryRefused)
+                .username(&claims.sub)
+                .sid(&claims.sid)
+                .emit();
             Err(ApiError::TokenRevoked)
         }
         Rotation::NoSession => Err(ApiError::TokenRevoked),
         Rotation::RecentlySpent { .. } | Rotation::Reused => {
             // A spent refresh token came back: it was copied. End the whole family.
-            tracing::warn!(username = %claims.sub, sid = %claims.sid,
-                "refresh token reuse detected; session revoked");
+            audit::record(Event::RefreshReuseDetected)
+                .username(&claims.sub)
+                .sid(&claims.sid)
+                .detail("action", "session revoked")
+                .emit();
             let until = now + app.config.refresh_ttl.as_secs();
             app.revocations.revoke_session(&claims.sid, until).await?;
             app.sessions.delete(&claims.sub, &claims.sid).await?;

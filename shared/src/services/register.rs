@@ -1,8 +1,9 @@
 //! `POST /register`: a new user with an argon2id hash; never overwrites.
 
 use serde::Serialize;
-use wristband_core::ids::now_secs;
+use wristband_core::ids::{now_secs, random_id};
 use wristband_core::store::UserRecord;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use crate::app::App;
@@ -32,13 +33,16 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         password_hash,
         created_at: now_secs(),
         roles: Vec::new(),
-        failed_logins: 0,
-        locked_until: 0,
+        // This request's own id: the store's retry of a write that landed finds it and
+        // answers 201, where someone else's registration is a 409.
+        creation_id: random_id().map_err(ApiError::Internal)?,
     };
     if !app.users.create(&user).await? {
         return Err(ApiError::UsernameTaken);
     }
-    tracing::info!(username = %user.username, "user registered");
+    audit::record(Event::UserRegistered)
+        .username(&user.username)
+        .emit();
     Ok(Output {
         username: user.username,
     })

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use wristband_core::ids::{is_plausible_id, now_secs};
 use wristband_core::Claims;
+use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
 use super::end_sessions;
@@ -62,5 +63,11 @@ pub async fn end(app: &App, input: EndInput) -> Result<(), ApiError> {
     else {
         return Err(not_found());
     };
-    end_sessions(app, &[session]).await
+    end_sessions(app, &[session]).await?;
+    audit::record(Event::SessionEnded)
+        .username(&input.access.sub)
+        .sid(&input.sid)
+        .detail("by", "owner")
+        .emit();
+    Ok(())
 }

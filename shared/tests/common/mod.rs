@@ -17,8 +17,8 @@ use wristband_core::{Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
 use wristband_http::{respond, Endpoint, Guard};
 use wristband_test_support::{
-    bearer_request, json_request, test_config, InMemoryRevokedTokens, InMemorySessions,
-    InMemoryUsers,
+    bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryRevokedTokens,
+    InMemorySessions, InMemoryUsers,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -168,6 +168,7 @@ pub fn in_memory_app(config: Config) -> App {
         Arc::<InMemoryUsers>::default(),
         Arc::<InMemoryRevokedTokens>::default(),
         Arc::<InMemorySessions>::default(),
+        Arc::<InMemoryLoginThrottle>::default(),
         Keys::ISSUE_AND_VERIFY,
     )
     .expect("test keys")

@@ -1,0 +1,207 @@
+//! The audit log: one JSON line on stdout per security event (CloudWatch Logs keeps a
+//! Lambda's stdout), whatever the format of the other log lines, so that a metric filter
+//! such as `{ $.audit = "login_failed" }` finds them.
+//!
+//! A line names the event and carries the request's ids and source address (set once per
+//! request by [`crate::respond`]) and only the fields this module offers: usernames,
+//! session ids, reasons and counts. There is no way to put a token, a password, a hash or
+//! a key into one.
+
+use serde_json::{Map, Value};
+
+/// Who asked: what every audit line of one request carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditContext {
+    /// API Gateway's request id (`requestContext.requestId`).
+    pub request_id: Option<String>,
+    /// The Lambda invocation's request id.
+    pub aws_request_id: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+tokio::task_local! {
+    static CONTEXT: AuditContext;
+}
+
+/// Runs `future` with `context` as the audit context of every event it records.
+pub async fn scope<F: std::future::Future>(context: AuditContext, future: F) -> F::Output {
+    CONTEXT.scope(context, future).await
+}
+
+/// The events wristband records (names are the `audit` field's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    UserRegistered,
+    LoginSucceeded,
+    LoginFailed,
+    LoginThrottled,
+    LoggedOut,
+    LoggedOutEverywhere,
+    TokenRefreshed,
+    /// A just-spent refresh token within the grace period (a client retry): refused only.
+    RefreshRetryRefused,
+    /// A spent refresh token came back: the whole session (refresh family) is revoked.
+    RefreshReuseDetected,
+    PasswordChanged,
+    /// A password change with a wrong old password.
+    PasswordChangeFailed,
+    SessionEnded,
+    TokenRefused,
+}
+
+impl Event {
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::UserRegistered => "user_registered",
+            Event::LoginSucceeded => "login_succeeded",
+            Event::LoginFailed => "login_failed",
+            Event::LoginThrottled => "login_throttled",
+            Event::LoggedOut => "logged_out",
+            Event::LoggedOutEverywhere => "logged_out_everywhere",
+            Event::TokenRefreshed => "token_refreshed",
+            Event::RefreshRetryRefused => "refresh_retry_refused",
+            Event::RefreshReuseDetected => "refresh_reuse_detected",
+            Event::PasswordChanged => "password_changed",
+            Event::PasswordChangeFailed => "password_change_failed",
+            Event::SessionEnded => "session_ended",
+            Event::TokenRefused => "token_refused",
+        }
+    }
+}
+
+/// One audit line being put together; [`Record::emit`] writes it.
+#[derive(Debug)]
+#[must_use = "an audit record is only written by emit()"]
+pub struct Record {
+    fields: Map<String, Value>,
+}
+
+/// Starts the line of `event`.
+pub fn record(event: Event) -> Record {
+    let mut fields = Map::new();
+    fields.insert("audit".into(), event.name().into());
+    Record { fields }
+}
+
+impl Record {
+    /// A (normalised) username. Never a password typed into the username field: callers
+    /// pass only names that passed the username rule.
+    pub fn username(self, username: &str) -> Self {
+        self.with("username", username.into())
+    }
+
+    /// A session id: an identifier, not a credential.
+    pub fn sid(self, sid: &str) -> Self {
+        self.with("sid", sid.into())
+    }
+
+    /// Why: a contract error code or one of our fixed sentences.
+    pub fn reason(self, reason: &'static str) -> Self {
+        self.with("reason", reason.into())
+    }
+
+    /// A fixed-vocabulary detail, e.g. `("message", "Signature verification failed")`.
+    pub fn detail(self, name: &'static str, value: &'static str) -> Self {
+        self.with(name, value.into())
+    }
+
+    pub fn count(self, name: &'static str, value: u64) -> Self {
+        self.with(name, value.into())
+    }
+
+    pub fn flag(self, name: &'static str, value: bool) -> Self {
+        self.with(name, value.into())
+    }
+
+    fn with(mut self, name: &str, value: Value) -> Self {
+        self.fields.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The line, with the context of the current request (or `context` when given).
+    pub fn line(mut self, context: Option<&AuditContext>) -> String {
+        let time_ms = wristband_core::ids::now_millis();
+        self.fields.insert("time_ms".into(), time_ms.into());
+        let mut put = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                self.fields.insert(name.to_owned(), value.as_str().into());
+            }
+        };
+        let current;
+        let context = match context {
+            Some(context) => Some(context),
+            None => {
+                current = CONTEXT.try_with(Clone::clone).ok();
+                current.as_ref()
+            }
+        };
+        if let Some(context) = context {
+            put("request_id", &context.request_id);
+            put("aws_request_id", &context.aws_request_id);
+            put("source_ip", &context.source_ip);
+        }
+        Value::Object(self.fields).to_string()
+    }
+
+    /// Writes the line to stdout, in the current request's context.
+    pub fn emit(self) {
+        println!("{}", self.line(None));
+    }
+
+    /// Writes the line with an explicit context (the authorizer, which has no request).
+    pub fn emit_in(self, context: &AuditContext) {
+        println!("{}", self.line(Some(context)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_line_is_one_json_object_with_the_request_context() {
+        let context = AuditContext {
+            request_id: Some("req-1".into()),
+            aws_request_id: Some("lambda-1".into()),
+            source_ip: Some("203.0.113.9".into()),
+        };
+        let line = scope(context, async {
+            record(Event::LoginFailed)
+                .username("alice")
+                .reason("invalid_credentials")
+                .count("failures", 3)
+                .line(None)
+        })
+        .await;
+        assert!(!line.contains('\n'));
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["audit"], "login_failed");
+        assert_eq!(json["username"], "alice");
+        assert_eq!(json["reason"], "invalid_credentials");
+        assert_eq!(json["failures"], 3);
+        assert_eq!(json["request_id"], "req-1");
+        assert_eq!(json["aws_request_id"], "lambda-1");
+        assert_eq!(json["source_ip"], "203.0.113.9");
+        assert!(json["time_ms"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn outside_a_request_the_line_has_no_context() {
+        let line = record(Event::TokenRefused)
+            .reason("token_expired")
+            .line(None);
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["audit"], "token_refused");
+        assert!(json.get("request_id").is_none());
+    }
+
+    #[test]
+    fn field_values_are_escaped_not_injected() {
+        let line = record(Event::LoginFailed)
+            .username("a\"}\n{\"audit\":\"forged")
+            .line(None);
+        assert_eq!(line.lines().count(), 1);
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["audit"], "login_failed");
+    }
+}
