@@ -95,6 +95,9 @@ export JWT_ISSUER="wristband-e2e"
 export JWT_AUDIENCE="wristband-e2e-clients"
 export CORS_ALLOW_ORIGINS="http://localhost:3000"
 export RUST_LOG="${RUST_LOG:-info}"
+# Structured logs as in AWS, and a short reuse grace so the audit test sees a reuse.
+export AWS_LAMBDA_LOG_FORMAT="JSON"
+export REFRESH_REUSE_GRACE_SECONDS=1
 wb_info "tables: $USERS_TABLE, $REVOKED_TOKENS_TABLE, $SESSIONS_TABLE"
 cargo run -q -p wristband-dynamodb --bin create-tables
 cargo build --bins
@@ -119,7 +122,8 @@ done
 wb_info "GET /protected answered $status: ready"
 
 stage "end-to-end tests"
-WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" cargo test -p wristband-e2e --test http 2>&1 | tee -a "$LOG_DIR/tests.log"
+WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
+  cargo test -p wristband-e2e --test http --test attacks --test audit 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "cargo lambda invoke: every events/ file"
 # The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.

@@ -38,11 +38,17 @@ impl Fields {
         // serde_json refuses invalid UTF-8 and escaped lone surrogates in the strings it
         // keeps; checking the whole text first also covers the ones it would skip.
         let text = std::str::from_utf8(body).map_err(|_| not_utf8("Request body"))?;
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => Ok(Self(map.into_iter().collect())),
-            Ok(_) => Err(ApiError::invalid_request(
-                "Request body must be a JSON object",
-            )),
+        match serde_json::from_str::<JsonObject>(text) {
+            Ok(JsonObject {
+                duplicate: Some(key),
+                ..
+            }) => Err(ApiError::invalid_request(format!(
+                "Field {key} is given more than once"
+            ))),
+            Ok(JsonObject { fields, .. }) => Ok(Self(fields)),
+            Err(err) if err.classify() == serde_json::error::Category::Data => Err(
+                ApiError::invalid_request("Request body must be a JSON object"),
+            ),
             Err(_) => Err(ApiError::invalid_request("Request body is not valid JSON")),
         }
     }
@@ -81,6 +87,46 @@ impl Fields {
                 "Field {name} must be a string"
             ))),
         }
+    }
+}
+
+/// A JSON body's top-level object, remembering a key given twice: parsers disagree on
+/// which of two values wins (first, last), so wristband takes neither (as for forms).
+struct JsonObject {
+    fields: HashMap<String, Value>,
+    duplicate: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for JsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonObject;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonObject, A::Error> {
+                let mut fields = HashMap::new();
+                let mut duplicate = None;
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    match fields.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(taken) => {
+                            duplicate.get_or_insert_with(|| taken.key().clone());
+                        }
+                        std::collections::hash_map::Entry::Vacant(free) => {
+                            free.insert(value);
+                        }
+                    }
+                }
+                Ok(JsonObject { fields, duplicate })
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
@@ -261,6 +307,22 @@ mod tests {
         .unwrap();
         assert_eq!(f.required_str("username").unwrap(), "al@ice");
         assert_eq!(f.required_str("password").unwrap(), "p w&d");
+    }
+
+    #[test]
+    fn duplicate_json_field_is_refused() {
+        for body in [
+            r#"{"username":"a","username":"b"}"#,
+            r#"{"password":"x","username":"a","password":"y"}"#,
+        ] {
+            let err = Fields::from_request(&request(None, body)).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{body}");
+            assert!(err.to_string().contains("more than once"), "{body}: {err}");
+        }
+        // Nested objects may repeat keys we never read; only the top level matters.
+        let f =
+            Fields::from_request(&request(None, r#"{"username":"a","x":{"k":1,"k":2}}"#)).unwrap();
+        assert_eq!(f.required_str("username").unwrap(), "a");
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
             audit::record(Event::RefreshReuseDetected)
                 .username(&claims.sub)
                 .sid(&claims.sid)
-                .detail("action", "session revoked")
+                .detail("outcome", "session revoked")
                 .emit();
             let until = now + app.config.refresh_ttl.as_secs();
             app.revocations.revoke_session(&claims.sid, until).await?;
