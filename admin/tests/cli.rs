@@ -49,8 +49,7 @@ async fn roles_are_listed_added_removed_and_set() {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
         created_at: 1,
         roles: Vec::new(),
-        failed_logins: 0,
-        locked_until: 0,
+        creation_id: "admin-test".into(),
     };
     assert!(users.create(&user).await.unwrap());
 
