@@ -299,10 +299,16 @@ async fn non_canonical_encodings() {
 #[tokio::test]
 async fn huge_and_deep_tokens() {
     let (_, claims) = victim().await;
+    // Huge, under a key that is not ours (a huge token signed with our key is simply a
+    // valid token): refused after one HMAC, no slower than a small one.
     let mut big = claims.clone();
     big["pad"] = json!("x".repeat(12_000));
     refused(
-        &sign(HEADER.as_bytes(), big.to_string().as_bytes(), &secret()),
+        &sign(
+            HEADER.as_bytes(),
+            big.to_string().as_bytes(),
+            b"not-the-key",
+        ),
         "12 KB claims",
     )
     .await;
@@ -339,15 +345,15 @@ async fn authorization_header_variants() {
     ] {
         protected_with(&value, &format!("Authorization {:.20}...", value)).await;
     }
-    // Two headers.
-    let r = client()
-        .get(format!("{}/protected", base()))
-        .header("authorization", format!("Bearer {access}"))
-        .header("authorization", "Bearer other")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    // Two headers as API Gateway hands them over (payload 2.0 joins repeated headers with
+    // commas). Two separate headers cannot be tested here: `cargo lambda watch` passes
+    // only the first to the function; the unit and integration tests cover that shape.
+    let status = protected_with(
+        &format!("Bearer {access},Bearer {access}"),
+        "comma-joined Authorization headers",
+    )
+    .await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
