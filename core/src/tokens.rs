@@ -515,7 +515,8 @@ mod tests {
             URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let key = EncodingKey::from_secret(test_config().jwt_secret.as_slice());
+        let key =
+            jsonwebtoken::EncodingKey::from_secret(test_config().jwt_secret.as_deref().unwrap());
         let signature =
             jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::HS256).unwrap();
         format!("{signing_input}.{signature}")
