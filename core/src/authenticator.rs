@@ -117,22 +117,13 @@ impl Authenticator {
         Ok(Some(claims))
     }
 
-    /// [`Self::authenticate`] for routes that always need a token.
+    /// [`Self::authenticate`] for routes that always need a token: no token is
+    /// [`AuthError::Missing`] even when `requirements` allow anonymous callers.
     pub async fn require(
         &self,
         token: Option<&str>,
         requirements: &Requirements,
     ) -> Result<Claims, AuthError> {
-        let requirements_without_optional;
-        let requirements = if requirements.optional {
-            requirements_without_optional = Requirements {
-                optional: false,
-                ..requirements.clone()
-            };
-            &requirements_without_optional
-        } else {
-            requirements
-        };
         self.authenticate(token, requirements)
             .await?
             .ok_or(AuthError::Missing)
