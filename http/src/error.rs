@@ -91,6 +91,53 @@ impl ApiError {
         "internal_error",
     ];
 
+    /// One of each variant (for tests, e.g. the OpenAPI document's check); the `match`
+    /// stops compiling when a variant is added, so [`ApiError::CODES`] cannot miss one.
+    #[doc(hidden)]
+    pub fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::InvalidRequest("x".into()),
+            ApiError::WeakPassword("x"),
+            ApiError::InvalidCredentials,
+            ApiError::MissingToken,
+            ApiError::InvalidToken("x"),
+            ApiError::TokenExpired,
+            ApiError::TokenRevoked,
+            ApiError::FreshTokenRequired,
+            ApiError::InsufficientRole,
+            ApiError::CsrfFailed,
+            ApiError::NotFound("x"),
+            ApiError::MethodNotAllowed { allow: "GET" },
+            ApiError::UsernameTaken,
+            ApiError::TooManyAttempts {
+                retry_after_secs: 1,
+            },
+            ApiError::ServiceUnavailable(StoreError::Unavailable("x".into())),
+            ApiError::Internal("x".into()),
+        ];
+        for err in &all {
+            match err {
+                ApiError::InvalidRequest(_)
+                | ApiError::WeakPassword(_)
+                | ApiError::InvalidCredentials
+                | ApiError::MissingToken
+                | ApiError::InvalidToken(_)
+                | ApiError::TokenExpired
+                | ApiError::TokenRevoked
+                | ApiError::FreshTokenRequired
+                | ApiError::InsufficientRole
+                | ApiError::CsrfFailed
+                | ApiError::NotFound(_)
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::UsernameTaken
+                | ApiError::TooManyAttempts { .. }
+                | ApiError::ServiceUnavailable(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
     pub fn invalid_request(message: impl Into<String>) -> Self {
         ApiError::InvalidRequest(message.into())
     }
@@ -222,55 +269,9 @@ mod tests {
         assert_eq!(ApiError::MissingToken.headers()[0].1, "Bearer");
     }
 
-    /// One of each variant; the `match` stops compiling when a variant is added, so
-    /// [`ApiError::CODES`] cannot silently miss one.
-    fn one_of_each() -> Vec<ApiError> {
-        let all = vec![
-            ApiError::InvalidRequest("x".into()),
-            ApiError::WeakPassword("x"),
-            ApiError::InvalidCredentials,
-            ApiError::MissingToken,
-            ApiError::InvalidToken("x"),
-            ApiError::TokenExpired,
-            ApiError::TokenRevoked,
-            ApiError::FreshTokenRequired,
-            ApiError::InsufficientRole,
-            ApiError::CsrfFailed,
-            ApiError::NotFound("x"),
-            ApiError::MethodNotAllowed { allow: "GET" },
-            ApiError::UsernameTaken,
-            ApiError::TooManyAttempts {
-                retry_after_secs: 1,
-            },
-            ApiError::ServiceUnavailable(StoreError::Unavailable("x".into())),
-            ApiError::Internal("x".into()),
-        ];
-        for err in &all {
-            match err {
-                ApiError::InvalidRequest(_)
-                | ApiError::WeakPassword(_)
-                | ApiError::InvalidCredentials
-                | ApiError::MissingToken
-                | ApiError::InvalidToken(_)
-                | ApiError::TokenExpired
-                | ApiError::TokenRevoked
-                | ApiError::FreshTokenRequired
-                | ApiError::InsufficientRole
-                | ApiError::CsrfFailed
-                | ApiError::NotFound(_)
-                | ApiError::MethodNotAllowed { .. }
-                | ApiError::UsernameTaken
-                | ApiError::TooManyAttempts { .. }
-                | ApiError::ServiceUnavailable(_)
-                | ApiError::Internal(_) => {}
-            }
-        }
-        all
-    }
-
     #[test]
     fn codes_lists_every_variant_once() {
-        let codes: Vec<&str> = one_of_each().iter().map(ApiError::code).collect();
+        let codes: Vec<&str> = ApiError::one_of_each().iter().map(ApiError::code).collect();
         assert_eq!(codes, ApiError::CODES);
     }
 
