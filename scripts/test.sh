@@ -149,6 +149,19 @@ stage "cargo lambda invoke: every events/ file"
 # The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.
 wb_spawn "$LOG_DIR/bridge.pid" "$LOG_DIR/bridge.log" python3 scripts/loopback-bridge.py "$WATCH_PORT"
 BRIDGE_PGID="$(cat "$LOG_DIR/bridge.pid")"
+# The bridge needs a moment to listen (on a loaded machine the first invoke came too soon).
+python3 - "$WATCH_PORT" <<'PY'
+import socket, sys, time
+deadline = time.monotonic() + 30
+while True:
+    try:
+        socket.create_connection(("::1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("the loopback bridge did not listen on [::1] within 30 s")
+        time.sleep(0.2)
+PY
 python3 scripts/invoke-events.py "$WATCH_PORT"
 
 stage "OpenAPI: schemathesis with openapi.json against the local stack"
