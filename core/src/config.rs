@@ -92,6 +92,89 @@ pub fn cors_allow_origins_from_lookup(lookup: impl Fn(&str) -> Option<String>) -
         .unwrap_or_default()
 }
 
+/// Where tokens travel (`TOKEN_LOCATION`): `headers` (default), `cookies` or
+/// `headers,cookies` (Flask-JWT-Extended's `JWT_TOKEN_LOCATION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLocation {
+    /// `Authorization: Bearer <jwt>`.
+    pub headers: bool,
+    /// `access_token_cookie` / `refresh_token_cookie`, with double-submit CSRF.
+    pub cookies: bool,
+}
+
+impl Default for TokenLocation {
+    fn default() -> Self {
+        Self::HEADERS
+    }
+}
+
+impl TokenLocation {
+    pub const HEADERS: Self = Self {
+        headers: true,
+        cookies: false,
+    };
+    pub const COOKIES: Self = Self {
+        headers: false,
+        cookies: true,
+    };
+    pub const BOTH: Self = Self {
+        headers: true,
+        cookies: true,
+    };
+
+    /// `headers`, `cookies`, or both comma-separated (any order, case-insensitive).
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut location = Self {
+            headers: false,
+            cookies: false,
+        };
+        for part in value.split(',') {
+            match part.trim().to_ascii_lowercase().as_str() {
+                "headers" => location.headers = true,
+                "cookies" => location.cookies = true,
+                _ => return None,
+            }
+        }
+        Some(location)
+    }
+}
+
+/// The cookies' `SameSite` attribute (`COOKIE_SAMESITE`, default `Lax`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+impl SameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// How the token cookies are set (used only when [`TokenLocation::cookies`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieSettings {
+    pub same_site: SameSite,
+    /// `COOKIE_SECURE` (default `true`): only sent over HTTPS (browsers count
+    /// `http://localhost` as secure too).
+    pub secure: bool,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            same_site: SameSite::Lax,
+            secure: true,
+        }
+    }
+}
+
 /// Login throttling (API.md "Login throttling", Amazon Cognito's model): after
 /// `free_failures` consecutive failures the next attempt waits `first_wait`, and the wait
 /// doubles with every further failure up to `max_wait`. It only ever delays: there is no
@@ -191,6 +274,8 @@ pub struct Config {
     pub tables: TableNames,
     pub cors_allow_origins: Vec<String>,
     pub throttle: ThrottlePolicy,
+    pub token_location: TokenLocation,
+    pub cookies: CookieSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -210,6 +295,8 @@ impl std::fmt::Debug for Config {
             .field("tables", &self.tables)
             .field("cors_allow_origins", &self.cors_allow_origins)
             .field("throttle", &self.throttle)
+            .field("token_location", &self.token_location)
+            .field("cookies", &self.cookies)
             .finish()
     }
 }
@@ -282,9 +369,56 @@ impl Config {
                 value: jwt_refresh_audience,
             });
         }
+        let token_location = match get("TOKEN_LOCATION") {
+            None => TokenLocation::default(),
+            Some(v) => TokenLocation::parse(&v).ok_or(ConfigError::Invalid {
+                name: "TOKEN_LOCATION",
+                expected: "headers, cookies or headers,cookies",
+                value: v,
+            })?,
+        };
+        let same_site = match get("COOKIE_SAMESITE") {
+            None => SameSite::Lax,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "lax" => SameSite::Lax,
+                "strict" => SameSite::Strict,
+                "none" => SameSite::None,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "COOKIE_SAMESITE",
+                        expected: "Lax, Strict or None",
+                        value: v,
+                    })
+                }
+            },
+        };
+        let secure = match get("COOKIE_SECURE") {
+            None => true,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "COOKIE_SECURE",
+                        expected: "true or false",
+                        value: v,
+                    })
+                }
+            },
+        };
+        if same_site == SameSite::None && !secure {
+            // Browsers drop `SameSite=None` cookies that are not `Secure`.
+            return Err(ConfigError::Invalid {
+                name: "COOKIE_SECURE",
+                expected: "true when COOKIE_SAMESITE is None",
+                value: "false".to_owned(),
+            });
+        }
 
         Ok(Self {
             jwt_algorithm,
+            token_location,
+            cookies: CookieSettings { same_site, secure },
             jwt_secret,
             jwt_private_key: get("JWT_PRIVATE_KEY"),
             jwt_public_keys: get("JWT_PUBLIC_KEYS"),
@@ -463,6 +597,48 @@ mod tests {
             c.cors_allow_origins,
             vec!["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn token_location_and_cookie_settings() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.token_location, TokenLocation::HEADERS);
+        assert_eq!(c.cookies, CookieSettings::default());
+        assert_eq!(c.cookies.same_site, SameSite::Lax);
+        assert!(c.cookies.secure);
+        for (value, expected) in [
+            ("headers", TokenLocation::HEADERS),
+            ("cookies", TokenLocation::COOKIES),
+            ("headers,cookies", TokenLocation::BOTH),
+            (" Cookies , headers ", TokenLocation::BOTH),
+        ] {
+            let c = config(&[("JWT_SECRET", SECRET), ("TOKEN_LOCATION", value)]).unwrap();
+            assert_eq!(c.token_location, expected, "{value}");
+        }
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("COOKIE_SAMESITE", "strict"),
+            ("COOKIE_SECURE", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.cookies.same_site, SameSite::Strict);
+        assert!(!c.cookies.secure);
+        for (name, value) in [
+            ("TOKEN_LOCATION", "query_string"),
+            ("TOKEN_LOCATION", "headers,"),
+            ("COOKIE_SAMESITE", "sometimes"),
+            ("COOKIE_SECURE", "maybe"),
+        ] {
+            let err = config(&[("JWT_SECRET", SECRET), (name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let err = config(&[
+            ("JWT_SECRET", SECRET),
+            ("COOKIE_SAMESITE", "None"),
+            ("COOKIE_SECURE", "false"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("COOKIE_SECURE"), "{err}");
     }
 
     #[test]

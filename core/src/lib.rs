@@ -13,6 +13,6 @@ pub mod store;
 pub mod tokens;
 
 pub use authenticator::{Authenticator, Requirements};
-pub use config::{Config, ConfigError, TableNames};
+pub use config::{Config, ConfigError, CookieSettings, SameSite, TableNames, TokenLocation};
 pub use error::{AuthError, BoxError, StoreError};
 pub use tokens::{Claims, TokenIssuer, TokenPair, TokenType, TokenVerifier};

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use wristband_keys::{SigningKey, VerificationKeys, VerifyError};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, TokenLocation};
 use crate::error::{AuthError, BoxError};
 use crate::ids::random_id;
 
@@ -42,6 +42,10 @@ pub struct Claims {
     /// Extra claims from the user record.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Cookie mode only: the double-submit CSRF value bound to this token. A
+    /// cookie-authenticated state-changing request must echo it in `X-CSRF-TOKEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
 }
 
 impl Claims {
@@ -76,6 +80,8 @@ pub struct TokenIssuer {
     refresh_audience: String,
     access_ttl: u64,
     refresh_ttl: u64,
+    /// Cookie mode: every token carries a `csrf` claim.
+    csrf: bool,
 }
 
 impl TokenIssuer {
@@ -92,6 +98,7 @@ impl TokenIssuer {
             refresh_audience: config.jwt_refresh_audience.clone(),
             access_ttl: config.access_ttl.as_secs(),
             refresh_ttl: config.refresh_ttl.as_secs(),
+            csrf: config.token_location.cookies,
         })
     }
 
@@ -152,6 +159,7 @@ impl TokenIssuer {
             fresh,
             sid: subject.sid.to_owned(),
             roles: subject.roles.to_vec(),
+            csrf: if self.csrf { Some(random_id()?) } else { None },
         })
     }
 }
@@ -163,6 +171,7 @@ pub struct TokenVerifier {
     validation: Validation,
     audience: String,
     refresh_audience: String,
+    location: TokenLocation,
 }
 
 impl TokenVerifier {
@@ -186,7 +195,13 @@ impl TokenVerifier {
             validation,
             audience: config.jwt_audience.clone(),
             refresh_audience: config.jwt_refresh_audience.clone(),
+            location: config.token_location,
         })
+    }
+
+    /// Where requests may carry tokens (`TOKEN_LOCATION`): the HTTP layer reads it.
+    pub fn token_location(&self) -> TokenLocation {
+        self.location
     }
 
     /// The keys, for publishing their public halves (the JWKS endpoint).
@@ -385,6 +400,24 @@ mod tests {
         let header = jsonwebtoken::decode_header(&p.access_token).unwrap();
         assert_eq!(header.kid.as_deref(), Some("test-kid"));
         assert_eq!(header.typ.as_deref(), Some("JWT"));
+    }
+
+    #[test]
+    fn cookie_mode_binds_a_csrf_value_to_each_token() {
+        let svc = service();
+        let p = pair(&svc, now_secs());
+        assert_eq!(p.access.csrf, None, "headers mode: no csrf claim");
+        let mut config = test_config();
+        config.token_location = TokenLocation::BOTH;
+        let svc = service_with(&config);
+        let p = pair(&svc, now_secs());
+        let access = svc.verify(&p.access_token, TokenType::Access).unwrap();
+        let refresh = svc.verify(&p.refresh_token, TokenType::Refresh).unwrap();
+        let (a, r) = (access.csrf.unwrap(), refresh.csrf.unwrap());
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, r, "each token has its own CSRF value");
+        assert_eq!(Some(a), p.access.csrf);
+        assert_eq!(svc.verifier.token_location(), TokenLocation::BOTH);
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum ApiError {
     /// API.md does not name this case).
     #[error("Token does not carry a role this route requires")]
     InsufficientRole,
+    /// A cookie-authenticated state-changing request without the token's CSRF value in
+    /// `X-CSRF-TOKEN` (double submit).
+    #[error("Missing or invalid CSRF token")]
+    CsrfFailed,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("Method not allowed on this path")]
@@ -67,6 +71,73 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// Every `error` code an answer can carry (the OpenAPI document lists the same).
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_request",
+        "weak_password",
+        "invalid_credentials",
+        "missing_token",
+        "invalid_token",
+        "token_expired",
+        "token_revoked",
+        "fresh_token_required",
+        "insufficient_scope",
+        "csrf_failed",
+        "not_found",
+        "method_not_allowed",
+        "username_taken",
+        "too_many_attempts",
+        "service_unavailable",
+        "internal_error",
+    ];
+
+    /// One of each variant (for tests, e.g. the OpenAPI document's check); the `match`
+    /// stops compiling when a variant is added, so [`ApiError::CODES`] cannot miss one.
+    #[doc(hidden)]
+    pub fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::InvalidRequest("x".into()),
+            ApiError::WeakPassword("x"),
+            ApiError::InvalidCredentials,
+            ApiError::MissingToken,
+            ApiError::InvalidToken("x"),
+            ApiError::TokenExpired,
+            ApiError::TokenRevoked,
+            ApiError::FreshTokenRequired,
+            ApiError::InsufficientRole,
+            ApiError::CsrfFailed,
+            ApiError::NotFound("x"),
+            ApiError::MethodNotAllowed { allow: "GET" },
+            ApiError::UsernameTaken,
+            ApiError::TooManyAttempts {
+                retry_after_secs: 1,
+            },
+            ApiError::ServiceUnavailable(StoreError::Unavailable("x".into())),
+            ApiError::Internal("x".into()),
+        ];
+        for err in &all {
+            match err {
+                ApiError::InvalidRequest(_)
+                | ApiError::WeakPassword(_)
+                | ApiError::InvalidCredentials
+                | ApiError::MissingToken
+                | ApiError::InvalidToken(_)
+                | ApiError::TokenExpired
+                | ApiError::TokenRevoked
+                | ApiError::FreshTokenRequired
+                | ApiError::InsufficientRole
+                | ApiError::CsrfFailed
+                | ApiError::NotFound(_)
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::UsernameTaken
+                | ApiError::TooManyAttempts { .. }
+                | ApiError::ServiceUnavailable(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
     pub fn invalid_request(message: impl Into<String>) -> Self {
         ApiError::InvalidRequest(message.into())
     }
@@ -84,7 +155,7 @@ impl ApiError {
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
             | ApiError::FreshTokenRequired => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientRole => StatusCode::FORBIDDEN,
+            ApiError::InsufficientRole | ApiError::CsrfFailed => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UsernameTaken => StatusCode::CONFLICT,
@@ -106,6 +177,7 @@ impl ApiError {
             ApiError::TokenRevoked => "token_revoked",
             ApiError::FreshTokenRequired => "fresh_token_required",
             ApiError::InsufficientRole => "insufficient_scope",
+            ApiError::CsrfFailed => "csrf_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UsernameTaken => "username_taken",
@@ -195,6 +267,21 @@ mod tests {
             assert_eq!(headers[0].1, "Bearer error=\"invalid_token\"");
         }
         assert_eq!(ApiError::MissingToken.headers()[0].1, "Bearer");
+    }
+
+    #[test]
+    fn codes_lists_every_variant_once() {
+        let codes: Vec<&str> = ApiError::one_of_each().iter().map(ApiError::code).collect();
+        assert_eq!(codes, ApiError::CODES);
+    }
+
+    #[test]
+    fn csrf_failure_is_403_with_the_contract_message() {
+        let err = ApiError::CsrfFailed;
+        assert_eq!(err.status(), StatusCode::FORBIDDEN);
+        assert_eq!(err.code(), "csrf_failed");
+        assert_eq!(err.to_string(), "Missing or invalid CSRF token");
+        assert!(err.headers().is_empty());
     }
 
     #[test]

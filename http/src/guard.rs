@@ -12,8 +12,8 @@ use std::sync::Arc;
 use lambda_http::Request;
 use wristband_core::{Authenticator, Claims, Requirements};
 
+use crate::credentials;
 use crate::error::ApiError;
-use crate::request::bearer_token;
 
 /// A route's requirements and the authenticator that checks them.
 #[derive(Clone)]
@@ -31,22 +31,18 @@ impl Guard {
     }
 
     /// The caller's verified claims, `None` for an anonymous caller of an optional route,
-    /// or the contract's error (401, 403 for a missing role, 503 when revocation cannot
-    /// be checked).
+    /// or the contract's error (401, 403 for a missing role or a failed CSRF check, 503
+    /// when revocation cannot be checked). The token is read where `TOKEN_LOCATION` says
+    /// (see [`crate::credentials`]).
     pub async fn check(&self, req: &Request) -> Result<Option<Claims>, ApiError> {
-        let token = bearer_token(req)?;
-        Ok(self
-            .authenticator
-            .authenticate(token, &self.requirements)
-            .await?)
+        let found = credentials::authenticate(&self.authenticator, req, &self.requirements).await?;
+        Ok(found.map(|(claims, _)| claims))
     }
 
     /// [`Self::check`] for a route that always needs a token.
     pub async fn require(&self, req: &Request) -> Result<Claims, ApiError> {
-        let token = bearer_token(req)?;
-        Ok(self
-            .authenticator
-            .require(token, &self.requirements)
-            .await?)
+        let (claims, _) =
+            credentials::require(&self.authenticator, req, &self.requirements).await?;
+        Ok(claims)
     }
 }

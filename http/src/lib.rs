@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod authorizer;
+pub mod credentials;
 pub mod error;
 pub mod guard;
 pub mod lambda;

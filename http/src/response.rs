@@ -19,6 +19,8 @@ use crate::routes::{self, Endpoint};
 pub struct Reply {
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// Extra headers; `Set-Cookie` may repeat (cookie mode: `/login`, `/refresh`,
+    /// `/logout`), every other name replaces the default.
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -40,6 +42,13 @@ impl Reply {
     /// The same reply with one more header.
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
+        self
+    }
+
+    /// Also sets these cookies.
+    pub fn with_cookies(mut self, cookies: Vec<HeaderValue>) -> Self {
+        self.headers
+            .extend(cookies.into_iter().map(|c| (header::SET_COOKIE, c)));
         self
     }
 
@@ -120,7 +129,11 @@ where
         Ok(reply) => {
             let mut response = json_response(reply.status, reply.body.as_ref());
             for (name, value) in reply.headers {
-                response.headers_mut().insert(name, value);
+                if name == header::SET_COOKIE {
+                    response.headers_mut().append(name, value);
+                } else {
+                    response.headers_mut().insert(name, value);
+                }
             }
             response
         }
@@ -188,8 +201,12 @@ fn add_cors(response: &mut Response<Body>, origin: Option<HeaderValue>) {
     let headers = response.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = origin {
-        // The exact origin, never `*`, and no credentials: bearer tokens need no cookies.
+        // The exact origin, never `*`: with credentials (cookie mode), browsers refuse `*`.
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("WWW-Authenticate, Retry-After"),
@@ -208,7 +225,7 @@ fn preflight(allow: &'static str, origin: Option<HeaderValue>) -> Response<Body>
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
+            HeaderValue::from_static("authorization, content-type, x-csrf-token"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

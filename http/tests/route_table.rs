@@ -156,3 +156,25 @@ fn matches(template: &str, path: &str) -> bool {
             .zip(&p)
             .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
 }
+
+/// API Gateway answers CORS in AWS: the same rules as the functions' local answers
+/// (credentials for the listed origins, `X-CSRF-TOKEN` allowed for cookie mode).
+#[test]
+fn template_cors_allows_credentials_and_the_csrf_header() {
+    let template = read("template.yaml");
+    let cors = template
+        .split("CorsConfiguration:")
+        .nth(1)
+        .expect("a CorsConfiguration")
+        .split("\n\n")
+        .next()
+        .unwrap();
+    assert!(cors.contains("AllowCredentials: true"), "{cors}");
+    for header in ["- authorization", "- content-type", "- x-csrf-token"] {
+        assert!(cors.contains(header), "{header} in {cors}");
+    }
+    assert!(!cors.contains('*'), "no wildcard with credentials: {cors}");
+    for variable in ["TOKEN_LOCATION: !Ref", "COOKIE_SAMESITE: !Ref"] {
+        assert!(template.contains(variable), "{variable}");
+    }
+}

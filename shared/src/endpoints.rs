@@ -3,12 +3,15 @@
 
 use lambda_http::http::StatusCode;
 use wristband_core::{Claims, Requirements};
-use wristband_http::request::{bearer_token, client_info, Fields};
+use wristband_http::credentials::{self, IssuedCookies, Source};
+use wristband_http::request::{client_info, Fields};
 use wristband_http::routes::{self, path_param};
 use wristband_http::{ApiError, Endpoint, Reply, Request};
 
 use crate::app::App;
-use crate::services::{login, logout, logout_all, password, refresh, register, sessions};
+use crate::services::{
+    login, logout, logout_all, password, refresh, register, sessions, TokenResponse,
+};
 
 /// The endpoints this crate serves (protected and me are guard-only functions of their own).
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -39,11 +42,35 @@ impl App {
         }
     }
 
+    /// The caller's claims, from where `TOKEN_LOCATION` allows, CSRF rule included.
     async fn claims(&self, req: &Request, requirements: &Requirements) -> Result<Claims, ApiError> {
-        Ok(self
-            .authenticator()?
-            .require(bearer_token(req)?, requirements)
-            .await?)
+        Ok(self.credentials(req, requirements).await?.0)
+    }
+
+    async fn credentials(
+        &self,
+        req: &Request,
+        requirements: &Requirements,
+    ) -> Result<(Claims, Source), ApiError> {
+        credentials::require(self.authenticator()?, req, requirements).await
+    }
+
+    /// `/login` and `/refresh`: the JSON body, and in cookie mode the four cookies.
+    fn token_reply(&self, tokens: TokenResponse) -> Result<Reply, ApiError> {
+        let cookies = match (&tokens.csrf, self.config.token_location.cookies) {
+            (Some(csrf), true) => credentials::set_token_cookies(
+                &self.config.cookies,
+                &IssuedCookies {
+                    access_token: &tokens.access_token,
+                    access_csrf: &csrf.access,
+                    refresh_token: &tokens.refresh_token,
+                    refresh_csrf: &csrf.refresh,
+                    max_age: self.issuer()?.refresh_ttl(),
+                },
+            ),
+            _ => Vec::new(),
+        };
+        Ok(Reply::ok(&tokens)?.with_cookies(cookies))
     }
 }
 
@@ -67,22 +94,28 @@ pub async fn login(app: &App, req: Request) -> Result<Reply, ApiError> {
         password: required(&fields, "password")?,
         client: client_info(&req)?,
     };
-    Reply::ok(login::login(app, input).await?)
+    app.token_reply(login::login(app, input).await?)
 }
 
 pub async fn refresh(app: &App, req: Request) -> Result<Reply, ApiError> {
     let refresh = app.claims(&req, &Requirements::refresh()).await?;
-    Reply::ok(refresh::refresh(app, refresh::Input { refresh }).await?)
+    app.token_reply(refresh::refresh(app, refresh::Input { refresh }).await?)
 }
 
 pub async fn logout(app: &App, req: Request) -> Result<Reply, ApiError> {
-    let access = app.claims(&req, &Requirements::access()).await?;
+    let (access, source) = app.credentials(&req, &Requirements::access()).await?;
     let fields = Fields::from_request(&req)?;
     let input = logout::Input {
         access,
         refresh_token: fields.optional_str("refresh_token")?.map(str::to_owned),
+        end_session: source == Source::Cookie,
     };
-    Reply::ok(logout::logout(app, input).await?)
+    let reply = Reply::ok(logout::logout(app, input).await?)?;
+    Ok(if app.config.token_location.cookies {
+        reply.with_cookies(credentials::clear_token_cookies(&app.config.cookies))
+    } else {
+        reply
+    })
 }
 
 pub async fn logout_all(app: &App, req: Request) -> Result<Reply, ApiError> {

@@ -514,6 +514,23 @@ async fn cors_for_allowed_origins_only(backend: Backend) {
     assert!(r
         .header("access-control-allow-headers")
         .contains("authorization"));
+    // Credentials (cookie mode) are allowed for listed origins only, never with `*`.
+    assert!(r
+        .header("access-control-allow-headers")
+        .contains("x-csrf-token"));
+    assert_eq!(r.header("access-control-allow-credentials"), "true");
+    let r = h
+        .call(request(
+            "OPTIONS",
+            "/login",
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "POST"),
+            ],
+            "",
+        ))
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), "");
     assert_eq!(r.header("access-control-allow-credentials"), "");
 }
 

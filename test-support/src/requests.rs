@@ -46,7 +46,7 @@ pub fn repeated_header_request(method: &str, path: &str, name: &str, values: &[&
         name.to_ascii_lowercase(),
         serde_json::Value::from(values.to_vec()),
     )]);
-    event_request_with(method, path, headers, "", false, TEST_SOURCE_IP)
+    event_request_with(method, path, headers, "", false, TEST_SOURCE_IP, &[])
 }
 
 fn event_request(
@@ -57,11 +57,21 @@ fn event_request(
     is_base64: bool,
     source_ip: &str,
 ) -> Request {
+    // Payload 2.0 carries the request's cookies in `cookies`, not in the headers.
     let header_map: serde_json::Map<String, serde_json::Value> = headers
         .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("cookie"))
         .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::Value::from(*v)))
         .collect();
-    event_request_with(method, path, header_map, body, is_base64, source_ip)
+    let cookies: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        .flat_map(|(_, v)| v.split(';').map(|c| c.trim().to_owned()))
+        .filter(|c| !c.is_empty())
+        .collect();
+    event_request_with(
+        method, path, header_map, body, is_base64, source_ip, &cookies,
+    )
 }
 
 fn event_request_with(
@@ -71,6 +81,7 @@ fn event_request_with(
     body: &str,
     is_base64: bool,
     source_ip: &str,
+    cookies: &[String],
 ) -> Request {
     let user_agent = header_map
         .get("user-agent")
@@ -86,6 +97,7 @@ fn event_request_with(
         "rawPath": path,
         "rawQueryString": "",
         "headers": header_map,
+        "cookies": cookies,
         "pathParameters": path_parameters,
         "requestContext": {
             "accountId": "123456789012",

@@ -1,6 +1,7 @@
 //! `DELETE|POST /logout`: revokes the access token and, when given, the session's refresh
 //! token (which is checked by the same Authenticator as every other token).
 
+use wristband_core::ids::now_secs;
 use wristband_core::{AuthError, Claims, Requirements};
 use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
@@ -13,6 +14,10 @@ pub struct Input {
     pub access: Claims,
     /// The body's `refresh_token`, if any (not verified yet).
     pub refresh_token: Option<String>,
+    /// End the access token's whole session too: a browser in cookie mode cannot send
+    /// its refresh token (an HttpOnly cookie on `Path=/refresh`), so logging out through
+    /// the access cookie ends the session its refresh token belongs to.
+    pub end_session: bool,
 }
 
 pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
@@ -43,6 +48,11 @@ pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
     app.revocations
         .revoke_token(&claims.jti, claims.exp)
         .await?;
+    if input.end_session {
+        let until = now_secs() + app.config.refresh_ttl.as_secs();
+        app.revocations.revoke_session(&claims.sid, until).await?;
+        app.sessions.delete(&claims.sub, &claims.sid).await?;
+    }
     let refresh_revoked = refresh.is_some();
     if let Some(refresh) = refresh {
         app.revocations

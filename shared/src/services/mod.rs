@@ -23,15 +23,30 @@ pub struct TokenResponse {
     pub refresh_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    /// Cookie mode: the pair's CSRF values, for the readable cookies (not in the body).
+    #[serde(skip)]
+    pub csrf: Option<CsrfValues>,
+}
+
+/// The `csrf` claims of an access and a refresh token.
+#[derive(Clone, Debug)]
+pub struct CsrfValues {
+    pub access: String,
+    pub refresh: String,
 }
 
 impl TokenResponse {
     fn new(app: &App, pair: TokenPair) -> Result<Self, ApiError> {
+        let csrf = match (pair.access.csrf, pair.refresh.csrf) {
+            (Some(access), Some(refresh)) => Some(CsrfValues { access, refresh }),
+            _ => None,
+        };
         Ok(Self {
             access_token: pair.access_token,
             refresh_token: pair.refresh_token,
             token_type: "Bearer",
             expires_in: app.issuer()?.access_ttl(),
+            csrf,
         })
     }
 }

@@ -1,0 +1,133 @@
+// wristband from a browser, in cookie mode (TOKEN_LOCATION=cookies or headers,cookies).
+//
+// The tokens never reach JavaScript: /login and /refresh set them as HttpOnly cookies
+// (access_token_cookie, refresh_token_cookie on Path=/refresh). This page only reads the
+// readable csrf_access_token / csrf_refresh_token cookies and echoes them in X-CSRF-TOKEN
+// on POST/PUT/PATCH/DELETE (double submit). Every call uses credentials: 'include', so
+// this page's origin must be listed in the API's CORS_ALLOW_ORIGINS.
+//
+// Cookies belong to a host, not to a port: with the page on http://localhost:P and the API
+// on http://localhost:Q, the csrf_* cookies the API sets are readable here, and the
+// SameSite=Lax token cookies are sent (same site, different origin). In production, serve
+// the page and the API from the same site (e.g. example.com and api.example.com).
+"use strict";
+
+const API = (new URLSearchParams(location.search).get("api") || "http://localhost:9000")
+  .replace(/\/+$/, "");
+
+const $ = (id) => document.getElementById(id);
+
+function log(text, kind = "") {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (kind) li.className = kind;
+  $("log").appendChild(li);
+}
+
+/** A cookie of this host that JavaScript may read (the csrf_* ones; never the tokens). */
+function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+/**
+ * One API call with the cookies. `csrf` names the readable cookie to echo in X-CSRF-TOKEN
+ * ("csrf_access_token" for writes, "csrf_refresh_token" for /refresh).
+ */
+async function call(method, path, { body, csrf } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (csrf) {
+    const value = readCookie(csrf);
+    if (value) headers["X-CSRF-TOKEN"] = value;
+  }
+  const response = await fetch(API + path, {
+    method,
+    headers,
+    credentials: "include",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+/**
+ * A call that needs the access token: on 401 token_expired, POST /refresh (the refresh
+ * cookie is sent only there) with the refresh CSRF value, then retry once.
+ */
+async function authed(method, path, options = {}) {
+  const write = !["GET", "HEAD"].includes(method);
+  const withCsrf = { ...options, csrf: write ? "csrf_access_token" : undefined };
+  let r = await call(method, path, withCsrf);
+  if (r.status === 401 && r.json && r.json.error === "token_expired") {
+    log(`${method} ${path}: 401 token_expired, refreshing`, "warn");
+    const refreshed = await call("POST", "/refresh", { csrf: "csrf_refresh_token" });
+    if (refreshed.status !== 200) {
+      log(`POST /refresh: ${refreshed.status} ${refreshed.json && refreshed.json.error}`, "error");
+      setStatus(null);
+      return r;
+    }
+    log("POST /refresh: 200, new cookies", "ok");
+    r = await call(method, path, withCsrf);
+  }
+  return r;
+}
+
+function setStatus(username) {
+  $("status").textContent = username ? `logged in as ${username}` : "logged out";
+}
+
+function credentials() {
+  return { username: $("username").value, password: $("password").value };
+}
+
+async function register() {
+  const r = await call("POST", "/register", { body: credentials() });
+  if (r.status === 201) log(`POST /register: 201, user ${r.json.username}`, "ok");
+  else log(`POST /register: ${r.status} ${r.json.error}: ${r.json.message}`, "error");
+}
+
+async function login(event) {
+  if (event) event.preventDefault();
+  const r = await call("POST", "/login", { body: credentials() });
+  if (r.status === 200) {
+    // The body also carries the tokens (API.md); a cookie-mode page ignores them.
+    log("POST /login: 200, cookies set", "ok");
+    setStatus(credentials().username.toLowerCase());
+  } else {
+    log(`POST /login: ${r.status} ${r.json.error}: ${r.json.message}`, "error");
+  }
+}
+
+async function me() {
+  const r = await authed("GET", "/me");
+  if (r.status === 200) {
+    $("me-output").textContent = JSON.stringify(r.json, null, 2);
+    log(`GET /me: 200, sub ${r.json.sub}, fresh ${r.json.fresh}`, "ok");
+    setStatus(r.json.sub);
+  } else {
+    $("me-output").textContent = JSON.stringify(r.json, null, 2);
+    log(`GET /me: ${r.status} ${r.json.error}`, "error");
+  }
+}
+
+async function logout() {
+  const r = await authed("DELETE", "/logout");
+  if (r.status === 200) {
+    log("DELETE /logout: 200, cookies cleared", "ok");
+    setStatus(null);
+    $("me-output").textContent = "(logged out)";
+  } else {
+    log(`DELETE /logout: ${r.status} ${r.json.error}`, "error");
+  }
+}
+
+$("api").textContent = API;
+$("origin").textContent = location.origin;
+$("register").addEventListener("click", register);
+$("credentials").addEventListener("submit", login);
+$("me").addEventListener("click", me);
+$("logout").addEventListener("click", logout);

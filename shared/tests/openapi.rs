@@ -1,0 +1,253 @@
+//! `openapi.json` (the committed OpenAPI 3.1 document) against the code, so that neither
+//! drifts: its paths and methods are the route table's, its error codes and their statuses
+//! are `ApiError`'s, its security schemes name the cookie and header the code reads, and
+//! the bodies the endpoints really answer have the documented fields. (schemathesis, in
+//! `make test`, then checks live answers against it.)
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Backend, Resp};
+use serde_json::Value;
+use wristband_http::credentials::{ACCESS_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
+use wristband_http::routes::ROUTES;
+use wristband_http::ApiError;
+use wristband_test_support::request;
+
+fn document() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
+    let text = std::fs::read_to_string(path).expect("openapi.json at the workspace root");
+    serde_json::from_str(&text).expect("openapi.json is JSON")
+}
+
+/// Follows a local `$ref` (`#/components/...`).
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference.strip_prefix('#').expect("a local $ref");
+            let target = doc
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("{reference} exists"));
+            resolve(doc, target)
+        }
+        None => value,
+    }
+}
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// (path, METHOD) of every operation of the document.
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().unwrap() {
+            if METHODS.contains(&method.as_str()) {
+                out.push((path.clone(), method.to_ascii_uppercase(), op));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn paths_and_methods_are_the_route_tables() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(path, method, _)| (path, method))
+        .collect();
+    let routed: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .flat_map(|r| {
+            r.allow
+                .split(", ")
+                .map(|m| (r.path.to_owned(), m.to_owned()))
+        })
+        .collect();
+    assert_eq!(documented, routed);
+}
+
+/// Every error code of `ApiError`, with its status.
+fn statuses() -> BTreeMap<&'static str, u16> {
+    ApiError::one_of_each()
+        .iter()
+        .map(|e| (e.code(), e.status().as_u16()))
+        .collect()
+}
+
+#[test]
+fn error_schema_lists_exactly_apierrors_codes() {
+    let doc = document();
+    let error = &doc["components"]["schemas"]["Error"];
+    let codes: Vec<&str> = error["properties"]["error"]["enum"]
+        .as_array()
+        .expect("an enum of codes")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ApiError::CODES);
+    assert_eq!(error["required"], serde_json::json!(["error", "message"]));
+}
+
+/// Each error response of each operation sits under the status its codes have, and every
+/// operation documents the errors any request can meet (400, 405, 500, 503).
+#[test]
+fn error_responses_sit_under_their_codes_status() {
+    let doc = document();
+    let statuses = statuses();
+    for (path, method, op) in operations(&doc) {
+        let responses = op["responses"].as_object().expect("responses");
+        for always in ["400", "405", "500", "503"] {
+            assert!(responses.contains_key(always), "{method} {path}: {always}");
+        }
+        for (status, response) in responses {
+            let response = resolve(&doc, response);
+            let Some(schema) = response.pointer("/content/application~1json/schema") else {
+                assert_eq!(status, "204", "{method} {path} {status} has a JSON body");
+                continue;
+            };
+            let Some(all_of) = schema.get("allOf") else {
+                assert!(status.starts_with('2'), "{method} {path} {status}");
+                continue;
+            };
+            assert_eq!(all_of[0]["$ref"], "#/components/schemas/Error");
+            for code in all_of[1]["properties"]["error"]["enum"].as_array().unwrap() {
+                let code = code.as_str().unwrap();
+                let expected = statuses
+                    .get(code)
+                    .unwrap_or_else(|| panic!("{code} is an ApiError code"));
+                assert_eq!(
+                    status,
+                    &expected.to_string(),
+                    "{method} {path}: {code} belongs under {expected}"
+                );
+            }
+        }
+        // Token errors come with the contract's headers.
+        if let Some(unauthorized) = responses.get("401") {
+            let unauthorized = resolve(&doc, unauthorized);
+            if unauthorized.to_string().contains("missing_token") {
+                assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
+            }
+        }
+    }
+}
+
+#[test]
+fn security_schemes_name_what_the_code_reads() {
+    let doc = document();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["accessCookie"]["in"], "cookie");
+    assert_eq!(schemes["accessCookie"]["name"], ACCESS_COOKIE);
+    assert_eq!(schemes["refreshCookie"]["in"], "cookie");
+    assert_eq!(schemes["refreshCookie"]["name"], REFRESH_COOKIE);
+    assert_eq!(schemes["csrfHeader"]["in"], "header");
+    assert!(schemes["csrfHeader"]["name"]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case(CSRF_HEADER));
+    // Every cookie-authenticated write also names the CSRF header.
+    for (path, method, op) in operations(&doc) {
+        for requirement in op["security"]
+            .as_array()
+            .expect("security on every operation")
+        {
+            let names: Vec<&String> = requirement.as_object().unwrap().keys().collect();
+            let by_cookie = names.iter().any(|n| n.ends_with("Cookie"));
+            if by_cookie && method != "GET" {
+                assert!(
+                    names.iter().any(|n| *n == "csrfHeader"),
+                    "{method} {path}: {names:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The properties of a documented success body, required ones first.
+fn documented_fields(doc: &Value, schema: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let schema = &doc["components"]["schemas"][schema];
+    let all = schema["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{schema} has properties"))
+        .keys()
+        .cloned()
+        .collect();
+    let required = schema["required"]
+        .as_array()
+        .map(|r| r.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (all, required)
+}
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("an object: {value}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[track_caller]
+fn assert_documented(doc: &Value, schema: &str, body: &Value) {
+    let (all, required) = documented_fields(doc, schema);
+    let got = keys(body);
+    assert!(
+        got.is_subset(&all),
+        "{schema}: undocumented fields {:?}",
+        got.difference(&all).collect::<Vec<_>>()
+    );
+    assert!(
+        required.is_subset(&got),
+        "{schema}: missing required {:?}",
+        required.difference(&got).collect::<Vec<_>>()
+    );
+}
+
+/// The real answers of the endpoints (cookie mode, so the `csrf` claim is there too)
+/// have the documented fields: the types behind them cannot drift from the document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_bodies_have_the_documented_fields() {
+    let doc = document();
+    let h = Backend::InMemory
+        .app_with(|c| c.token_location = wristband_core::TokenLocation::BOTH)
+        .await;
+    let name = common::unique_user();
+    let r = h.register(&name, common::PASSWORD).await;
+    assert_eq!(r.status, 201);
+    assert_documented(&doc, "Registered", &r.json);
+    let r = h.login(&name, common::PASSWORD).await;
+    assert_documented(&doc, "TokenResponse", &r.json);
+    let tokens = common::tokens_of(&r);
+
+    let r = h.protected(&tokens.access).await;
+    assert_documented(&doc, "Protected", &r.json);
+    assert_documented(&doc, "Claims", &r.json["claims"]);
+    let r = h.with_token("GET", "/me", &tokens.access, "").await;
+    assert_documented(&doc, "Me", &r.json);
+    let r = h.with_token("GET", "/sessions", &tokens.access, "").await;
+    assert_documented(&doc, "SessionList", &r.json);
+    assert_documented(&doc, "Session", &r.json["sessions"][0]);
+    let r = h.refresh(&tokens.refresh).await;
+    assert_documented(&doc, "TokenResponse", &r.json);
+    let tokens = common::tokens_of(&r);
+
+    let errors: Vec<Resp> = vec![
+        h.call(request("GET", "/me", &[], "")).await,
+        h.call(request("PUT", "/login", &[], "")).await,
+        h.login(&name, "wrong password").await,
+    ];
+    for r in &errors {
+        assert_documented(&doc, "Error", &r.json);
+        assert!(ApiError::CODES.contains(&r.error()), "{r:?}");
+    }
+    let r = h.logout(&tokens.access, "").await;
+    assert_documented(&doc, "Message", &r.json);
+}
