@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench tools lint fmt build-release clean-tools
+.PHONY: help run test bench fuzz tools lint fmt build-release clean-tools
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -10,11 +10,14 @@ help: ## List targets
 run: ## Run the API locally: DynamoDB Local :8000 + cargo lambda watch :9000 (WATCH_PORT overrides)
 	bash scripts/run.sh
 
-test: ## fmt, clippy, unit/integration/e2e tests on free ports, cfn-lint
+test: ## fmt, clippy, unit/integration/e2e tests on free ports, fuzz smoke pass, cfn-lint
 	bash scripts/test.sh
 
 bench: ## Benchmarks vs the Flask peer (../shared/peer): criterion, HTTP load, cold start, zips
 	bash scripts/bench.sh
+
+fuzz: ## cargo fuzz: every target for FUZZ_SECONDS (default 600) each; regressions first
+	bash scripts/fuzz.sh $${FUZZ_SECONDS:-600}
 
 tools: ## Install cargo-lambda, cfn-lint, DynamoDB Local, Java 17 into .tools/ (idempotent)
 	bash scripts/tools.sh

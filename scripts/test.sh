@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: the single unattended entry point (CI=true, no TTY).
 #   fmt, clippy, unit + integration tests against a private DynamoDB Local,
-#   end-to-end tests against a private `cargo lambda watch`, cfn-lint.
+#   end-to-end tests against a private `cargo lambda watch`, a fuzz smoke pass
+#   (scripts/fuzz.sh: regression inputs, then FUZZ_SMOKE_SECONDS per target), cfn-lint.
 # Uses OS-chosen free ports, so it never collides with a running `make run`.
 # Everything it starts runs in its own process group and is stopped on exit,
 # also when a stage fails.
@@ -104,6 +105,9 @@ cargo fmt --all -- --check
 
 stage "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+stage "fuzz smoke pass: regression inputs, then ${FUZZ_SMOKE_SECONDS:-20}s per target"
+bash scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-20}"
 
 stage "DynamoDB Local (free port)"
 DDB_PORT="$(wb_free_port)"
