@@ -93,7 +93,12 @@ class QuietServer(http.server.ThreadingHTTPServer):
         pass  # the killed function drops its parked `next` poll: expected
 
 
-def one_run(binary, port, env):
+def one_run(binary, env):
+    # A fresh Runtime API per run: a killed function's parked `next` poll must never reach
+    # the next run's state (it would take that run's only event).
+    server = QuietServer(("127.0.0.1", 0), RuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     done = threading.Event()
     RuntimeApi.state = {"served": False, "done": done, "answer": None, "t_answer": None}
     t0 = time.perf_counter()
@@ -101,6 +106,8 @@ def one_run(binary, port, env):
     ok = done.wait(30)
     proc.kill()
     _, err = proc.communicate()
+    server.shutdown()
+    server.server_close()
     if not ok:
         raise SystemExit(f"FAIL: no answer within 30 s; stderr:\n{err.decode(errors='replace')}")
     kind, data = RuntimeApi.state["answer"]
@@ -124,13 +131,8 @@ def main():
         with open(args.event) as f:
             RuntimeApi.event = json.load(f)
 
-    server = QuietServer(("127.0.0.1", 0), RuntimeApi)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
     env = dict(os.environ)
     env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
         "AWS_LAMBDA_FUNCTION_NAME": "coldstart",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -142,14 +144,13 @@ def main():
         "JWT_SECRET": env.get("JWT_SECRET") or "coldstart-secret-coldstart-secret-0123456789",
         "RUST_LOG": "warn",
     })
-    times = [one_run(args.binary, port, env) for _ in range(args.runs)]
+    times = [one_run(args.binary, env) for _ in range(args.runs)]
     median = statistics.median(times)
     print(f"{os.path.basename(args.binary)}: launch -> first answer median {median:.1f} ms "
           f"(min {min(times):.1f}, max {max(times):.1f}, {args.runs} runs)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"binary": args.binary, "runs_ms": times, "median_ms": median}, f, indent=1)
-    server.shutdown()
 
 
 if __name__ == "__main__":
