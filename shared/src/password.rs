@@ -1,6 +1,6 @@
 //! argon2id password hashing (OWASP parameters), always off the async executor.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use argon2::password_hash::{phc::PasswordHash, PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -11,6 +11,15 @@ use wristband_http::ApiError;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 
+/// The hash an unknown user's password is verified against, so that an unknown user costs
+/// what a wrong password does. It was made once, with the parameters below (the test
+/// `dummy_hash_costs_what_a_real_one_does` holds it to them), from 32 random bytes that were
+/// thrown away: nobody knows a password for it, and `verify` answers `false` for it anyway.
+/// A constant rather than a hash made at start-up: that hash was one argon2id run (20-40 ms)
+/// in every cold start of `login`.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$fdPKGNHFvheVjFnl01895g$E7qYUuOxFJRlMDd6NVrDlKGwtZbEUDH/t5OIAJcpIr8";
+
 /// argon2id with m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -19,9 +28,6 @@ pub struct PasswordHasher {
 
 struct Inner {
     argon2: Argon2<'static>,
-    /// A hash of a random password, verified against when the user does not exist so that
-    /// an unknown user costs the same as a wrong password. Made once per process.
-    dummy_hash: OnceLock<String>,
 }
 
 impl Default for PasswordHasher {
@@ -36,18 +42,8 @@ impl PasswordHasher {
         Self {
             inner: Arc::new(Inner {
                 argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
-                dummy_hash: OnceLock::new(),
             }),
         }
-    }
-
-    /// Builds the dummy hash now (in `main` of functions that log users in), so the first
-    /// unknown-user login costs what every later one does.
-    pub async fn warm_up(&self) -> Result<(), ApiError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.dummy_hash().map(|_| ()))
-            .await
-            .map_err(ApiError::internal)?
     }
 
     /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) with a fresh random salt.
@@ -64,14 +60,11 @@ impl PasswordHasher {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let known = phc.is_some();
-            let hash = match phc {
-                Some(phc) => phc,
-                None => inner.dummy_hash()?.to_owned(),
-            };
-            Ok(inner.verify(&password, &hash) && known)
+            let hash = phc.as_deref().unwrap_or(DUMMY_HASH);
+            inner.verify(&password, hash) && known
         })
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
     }
 }
 
@@ -95,15 +88,6 @@ impl Inner {
                 false
             }
         }
-    }
-
-    fn dummy_hash(&self) -> Result<&str, ApiError> {
-        if let Some(hash) = self.dummy_hash.get() {
-            return Ok(hash);
-        }
-        let random_password = wristband_core::ids::random_id().map_err(ApiError::Internal)?;
-        let hash = self.hash(&random_password)?;
-        Ok(self.dummy_hash.get_or_init(|| hash))
     }
 }
 
@@ -149,8 +133,26 @@ mod tests {
     #[tokio::test]
     async fn unknown_user_never_verifies() {
         let hasher = PasswordHasher::new();
-        hasher.warm_up().await.unwrap();
         assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn dummy_hash_costs_what_a_real_one_does() {
+        // Same algorithm, version, m, t, p, salt length and output length as a fresh hash:
+        // verifying against it is the same argon2id work as verifying a real user's hash.
+        let real = PasswordHasher::new().hash("x".repeat(8)).await.unwrap();
+        let shape = |phc: &str| {
+            let parsed = PasswordHash::new(phc).unwrap();
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+                parsed.salt.unwrap().as_ref().len(),
+                parsed.hash.unwrap().len(),
+            )
+        };
+        assert_eq!(shape(DUMMY_HASH), shape(&real));
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     }
 
     #[tokio::test]

@@ -208,7 +208,6 @@ async fn wrong_password_and_unknown_user_look_the_same(backend: Backend) {
     let h = backend.app().await;
     let name = unique_user();
     h.register(&name, PASSWORD).await;
-    h.app.passwords.warm_up().await.unwrap();
 
     let mut wrong = Vec::new();
     let mut unknown = Vec::new();
