@@ -57,6 +57,9 @@ fi
 wb_stage "criterion benches (release)"
 cargo bench -p wristband-shared --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
   tee "$OUT/criterion.txt"
+# argon2id as the login binary is linked (its package's profile decides the speed under LTO).
+cargo bench -p login --bench argon2id -- --warm-up-time 1 --measurement-time 3 2>&1 |
+  tee -a "$OUT/criterion.txt"
 
 wb_stage "release build"
 cargo build --release --bins

@@ -1,11 +1,12 @@
 //! CPU cost of wristband's hot paths, without the network: token issue and verify,
-//! request parsing, the whole /protected handler on the in-memory store, argon2id.
+//! request parsing, the whole /protected handler on the in-memory store.
 //! Run with `cargo bench -p wristband-shared` (or `make bench`, which adds the HTTP load).
+//! argon2id is measured in the `login` package (`cargo bench -p login`), linked with the
+//! profile the login binary ships with.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use shared::password::PasswordHasher;
 use wristband_core::ids::now_secs;
 use wristband_core::tokens::Subject;
 use wristband_core::{TokenIssuer, TokenType, TokenVerifier};
@@ -133,28 +134,5 @@ fn protected_handler(c: &mut Criterion) {
     });
 }
 
-fn argon2id(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let passwords = PasswordHasher::new();
-    let mut group = c.benchmark_group("argon2id_m19456_t2_p1");
-    group.sample_size(20);
-    group.bench_function("hash", |b| {
-        b.to_async(&runtime)
-            .iter(|| passwords.hash("correct horse battery staple".into()))
-    });
-    let phc = runtime
-        .block_on(passwords.hash("correct horse battery staple".into()))
-        .unwrap();
-    group.bench_function("verify", |b| {
-        b.to_async(&runtime)
-            .iter(|| passwords.verify("correct horse battery staple".into(), Some(phc.clone())))
-    });
-    group.finish();
-}
-
-criterion_group!(benches, tokens, parsing, protected_handler, argon2id);
+criterion_group!(benches, tokens, parsing, protected_handler);
 criterion_main!(benches);

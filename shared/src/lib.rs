@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod endpoints;
+pub mod hashing_main;
 pub mod password;
 pub mod services;
 

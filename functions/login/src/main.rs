@@ -1,13 +1,6 @@
-//! The `login` Lambda function: `shared::services` has what it does.
+//! The `login` Lambda function: `shared::services` has what it does, and
+//! `shared::hashing_main` its wiring (this binary is linked at opt-level 3 for argon2id).
 
-use wristband_http::Endpoint;
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), wristband_http::Error> {
-    let app = shared::App::init(shared::Keys::ISSUE)?;
-    let cors = app.cors.clone();
-    wristband_http::serve(&[Endpoint::Login], cors, app, |app, _, req| {
-        shared::endpoints::login(app, req)
-    })
-    .await
+fn main() -> Result<(), wristband_http::Error> {
+    shared::hashing_main::login()
 }
