@@ -238,11 +238,6 @@ impl JwtAlgorithm {
         .into_iter()
         .find(|a| a.name() == value.trim())
     }
-
-    /// Public-key algorithms publish a JWKS; HS256's key is a shared secret.
-    pub fn is_asymmetric(self) -> bool {
-        self != JwtAlgorithm::Hs256
-    }
 }
 
 /// Everything a function needs to know, from the environment. Key material is read here

@@ -204,11 +204,6 @@ impl TokenVerifier {
         self.location
     }
 
-    /// The keys, for publishing their public halves (the JWKS endpoint).
-    pub fn keys(&self) -> &VerificationKeys {
-        &self.keys
-    }
-
     /// Checks size, header (`kid` known, `alg` the key's own, no `jwk`/`jku`/`x5u`/`x5c`),
     /// signature, `iss`, `aud`, `exp`, `nbf` (zero leeway) and `type`. Revocation is the
     /// [`crate::Authenticator`]'s next step (it needs the store).
