@@ -4,6 +4,7 @@
 //! builds the client once in `main` ([`client_from_env`]) and only the stores it uses.
 
 pub mod aws;
+pub mod https;
 mod store;
 
 use std::sync::Arc;
@@ -30,12 +31,10 @@ pub fn client_from_env() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
-/// HTTPS (and plain HTTP for DynamoDB Local) on rustls with ring.
+/// HTTPS (and plain HTTP for DynamoDB Local) on rustls with ring, verified against the
+/// platform's roots (see [`https`]).
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    https::client(https::native_roots())
 }
 
 /// Short connect/read timeouts and an overall cap per operation.
