@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::AuthError;
 use crate::ids::now_secs;
-use crate::store::RevocationStore;
+use crate::store::RevocationCheck;
 use crate::tokens::{Claims, TokenType, TokenVerifier};
 
 /// What a route asks of its caller (Flask-JWT-Extended's `@jwt_required(...)` arguments).
@@ -73,11 +73,11 @@ impl Requirements {
 /// requirements. Built once per process and shared.
 pub struct Authenticator {
     verifier: TokenVerifier,
-    revocations: Arc<dyn RevocationStore>,
+    revocations: Arc<dyn RevocationCheck>,
 }
 
 impl Authenticator {
-    pub fn new(verifier: TokenVerifier, revocations: Arc<dyn RevocationStore>) -> Self {
+    pub fn new(verifier: TokenVerifier, revocations: Arc<dyn RevocationCheck>) -> Self {
         Self {
             verifier,
             revocations,

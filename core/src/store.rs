@@ -103,12 +103,18 @@ pub fn throttle_key(username: &str, source_ip: Option<&str>) -> String {
     format!("{username}#{}", source_ip.unwrap_or("-"))
 }
 
-/// Revoked token ids, ended sessions and "logged out everywhere" cutoffs.
+/// The read side of revocations: all a verifier needs (protected, me, the authorizer
+/// link an implementation of this alone, without the AWS SDK).
 #[async_trait]
-pub trait RevocationStore: Send + Sync {
+pub trait RevocationCheck: Send + Sync {
     /// Whether the token's `jti`, its session or its user's cutoff refuses it:
     /// one round trip for all three.
     async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError>;
+}
+
+/// Revoked token ids, ended sessions and "logged out everywhere" cutoffs.
+#[async_trait]
+pub trait RevocationStore: RevocationCheck {
     /// Refuses this token id until `expires_at` (the token's `exp`).
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
     /// Refuses every token of the session until `expires_at`.

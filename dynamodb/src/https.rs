@@ -3,12 +3,12 @@
 //! `aws-smithy-http-client` (the SDK's own) always links HTTP/2 (`h2`), proxy support and
 //! its connection-metadata machinery: ~300 KiB of code in every function, for a service
 //! that speaks HTTP/1.1 to one endpoint. This is the same hyper-util pool and rustls with
-//! ring and the platform's roots, behind the SDK's `HttpClient` trait. Plain `http://`
-//! stays allowed for DynamoDB Local; the default endpoints are `https://`.
+//! ring and the platform's roots ([`wristband_dynamodb_wire::tls`]), behind the SDK's
+//! `HttpClient` trait.
 
 use std::error::Error;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -20,60 +20,20 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::ErrorKind;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use wristband_dynamodb_wire::tls;
 
 type BoxError = Box<dyn Error + Send + Sync>;
-type Pool = Client<HttpsConnector<TcpConnector>, SdkBody>;
-
-/// The roots a connection to AWS is verified against: the platform's store (what the
-/// SDK's client loads too), read once when the client is built.
-pub fn native_roots() -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    roots
-}
 
 /// An SDK `HttpClient` verifying servers against `roots`. One connection pool per
 /// distinct (connect, read) timeout pair the SDK asks for; wristband asks for one.
 pub fn client(roots: rustls::RootCertStore) -> SharedHttpClient {
     SharedHttpClient::new(Https {
-        tls: tls_config(roots),
+        tls: tls::tls_config(roots),
         pools: Mutex::default(),
     })
 }
 
-/// TLS 1.2 and 1.3 with ring, the cipher suites the SDK's own client allows.
-fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
-    use rustls::CipherSuite::*;
-    let base = rustls::crypto::ring::default_provider();
-    let allowed = [
-        TLS13_AES_256_GCM_SHA384,
-        TLS13_AES_128_GCM_SHA256,
-        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    ];
-    let provider = rustls::crypto::CryptoProvider {
-        cipher_suites: base
-            .cipher_suites
-            .iter()
-            .filter(|s| allowed.contains(&s.suite()))
-            .copied()
-            .collect(),
-        ..base
-    };
-    rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports TLS 1.2 and 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
+pub use tls::native_roots;
 
 struct Https {
     tls: rustls::ClientConfig,
@@ -106,7 +66,7 @@ impl HttpClient for Https {
 }
 
 struct Connector {
-    pool: Pool,
+    pool: tls::Pool<SdkBody>,
     read_timeout: Option<Duration>,
 }
 
@@ -120,20 +80,10 @@ impl fmt::Debug for Connector {
 
 impl Connector {
     fn new(tls: rustls::ClientConfig, (connect_timeout, read_timeout): Timeouts) -> Self {
-        let mut tcp = TcpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(connect_timeout);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let pool = Client::builder(TokioExecutor::new())
-            // The pool's idle timer needs a timer to run at all.
-            .pool_timer(TokioTimer::new())
-            .build(https);
-        Self { pool, read_timeout }
+        Self {
+            pool: tls::pool(tls, connect_timeout),
+            read_timeout,
+        }
     }
 }
 

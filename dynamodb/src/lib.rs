@@ -1,18 +1,18 @@
-//! wristband's stores on DynamoDB, and the client they share.
+//! wristband's stores on DynamoDB through the AWS SDK, and the client they share.
 //!
-//! `store.rs` is the only code in wristband that names tables' attributes. A function
-//! builds the client once in `main` ([`client_from_env`]) and only the stores it uses.
+//! `store.rs` reads and writes the attributes named in `wristband_dynamodb_wire::schema`
+//! (stated there once, for this crate and the verifiers' SDK-free revocation check). A
+//! function builds the client once in `main` ([`client_from_env`]) and only the stores it
+//! uses.
 
 pub mod aws;
 pub mod https;
 mod store;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers,
@@ -22,8 +22,7 @@ pub use store::{
 /// (or a deny) within about four seconds instead of hanging until the Lambda timeout.
 /// Region, endpoint and credentials come from the environment (see [`aws::AwsEnv`]).
 pub fn client_from_env() -> aws_sdk_dynamodb::Client {
-    let conf = aws::AwsEnv::from_env()
-        .dynamodb_config()
+    let conf = aws::dynamodb_config(aws::AwsEnv::from_env())
         .timeout_config(timeouts())
         .retry_config(retries())
         .http_client(https_client())
@@ -53,19 +52,4 @@ pub fn retries() -> RetryConfig {
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(50))
         .with_max_backoff(Duration::from_millis(500))
-}
-
-/// The verifier's wiring: the verification keys from `config` and the revocation table on
-/// `client`. What protected, me and the authorizer build in `main`, and nothing more.
-pub fn authenticator(
-    config: &Config,
-    client: &aws_sdk_dynamodb::Client,
-) -> Result<Arc<Authenticator>, ConfigError> {
-    Ok(Arc::new(Authenticator::new(
-        TokenVerifier::new(config)?,
-        Arc::new(DynamoDbRevokedTokens::new(
-            client.clone(),
-            config.tables.revoked_tokens.clone(),
-        )),
-    )))
 }

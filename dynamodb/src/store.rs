@@ -15,38 +15,14 @@ use aws_sdk_dynamodb::Client;
 
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionRecord, SessionStore,
-    ThrottleState, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionRecord,
+    SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
-// users table
-const USERNAME: &str = "username";
-const PASSWORD_HASH: &str = "password_hash";
-const CREATED_AT: &str = "created_at";
-const ROLES: &str = "roles";
-const CREATION_ID: &str = "creation_id";
-// revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
-// session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
-// the failed logins of a throttling key (username and source address).
-const JTI: &str = "jti";
-const EXPIRES_AT: &str = "expires_at";
-const REVOKED_BEFORE: &str = "revoked_before";
-const SESSION_KEY_PREFIX: &str = "sid#";
-const USER_KEY_PREFIX: &str = "user#";
-const THROTTLE_KEY_PREFIX: &str = "throttle#";
-const FAILURES: &str = "failures";
-const BLOCKED_UNTIL_MS: &str = "blocked_until_ms";
-// sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
-const SID: &str = "sid";
-const LAST_REFRESHED_AT: &str = "last_refreshed_at";
-const USER_AGENT: &str = "user_agent";
-const SOURCE_IP: &str = "source_ip";
-const REFRESH_JTI: &str = "refresh_jti";
-const PREVIOUS_REFRESH_JTI: &str = "previous_refresh_jti";
-const ROTATED_AT: &str = "rotated_at";
+use wristband_dynamodb_wire::schema::*;
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -266,11 +242,11 @@ impl DynamoDbRevokedTokens {
 const BATCH_GET_ATTEMPTS: u32 = 3;
 
 #[async_trait]
-impl RevocationStore for DynamoDbRevokedTokens {
+impl RevocationCheck for DynamoDbRevokedTokens {
     async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError> {
-        let session_key = format!("{SESSION_KEY_PREFIX}{}", claims.sid);
-        let user_key = format!("{USER_KEY_PREFIX}{}", claims.sub);
-        let keys = [claims.jti.as_str(), &session_key, &user_key]
+        let keys = revocation_keys(&claims.jti, &claims.sid, &claims.sub);
+        let user_key = keys[2].clone();
+        let keys = keys
             .into_iter()
             .map(|k| HashMap::from([(JTI.to_owned(), s(k))]))
             .collect::<Vec<_>>();
@@ -294,16 +270,9 @@ impl RevocationStore for DynamoDbRevokedTokens {
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             for item in items {
-                // DynamoDB removes expired items lazily: one past its TTL counts as absent.
-                if get_n(item, EXPIRES_AT).is_none_or(|e| e <= now) {
-                    continue;
-                }
-                let key = get_s(item, JTI).unwrap_or_default();
-                if key == user_key {
-                    if get_n(item, REVOKED_BEFORE).is_some_and(|cutoff| claims.iat < cutoff) {
-                        return Ok(true);
-                    }
-                } else {
+                let is_cutoff = get_s(item, JTI).is_some_and(|key| key == user_key);
+                let (expires_at, cutoff) = (get_n(item, EXPIRES_AT), get_n(item, REVOKED_BEFORE));
+                if item_refuses(is_cutoff, expires_at, cutoff, claims.iat, now) {
                     return Ok(true);
                 }
             }
@@ -319,7 +288,10 @@ impl RevocationStore for DynamoDbRevokedTokens {
             "revocation check left keys unprocessed after retries".into(),
         ))
     }
+}
 
+#[async_trait]
+impl RevocationStore for DynamoDbRevokedTokens {
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.put(jti.to_owned(), expires_at, None).await
     }

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use wristband_dynamodb::aws::{dynamodb_config, AwsEnv};
 use wristband_dynamodb::https;
+use wristband_dynamodb_wire::env::Credentials;
 
 const ITEM: &str = r#"{"Item":{"jti":{"S":"from-the-tls-server"}}}"#;
 
@@ -101,11 +102,17 @@ async fn read_request(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<String
 }
 
 fn dynamodb(endpoint: String, roots: rustls::RootCertStore) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+    let env = AwsEnv {
+        region: "eu-west-1".into(),
+        endpoint_url: Some(endpoint),
+        credentials: Some(Credentials {
+            access_key_id: "AKIDTEST".into(),
+            secret_access_key: "secret".into(),
+            session_token: Some("session-token-from-the-environment".into()),
+            account_id: None,
+        }),
+    };
+    let conf = dynamodb_config(env)
         .http_client(https::client(roots))
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -159,7 +166,15 @@ async fn sdk_requests_go_over_verified_tls_as_http1() {
         assert!(head.starts_with("post / http/1.1\r\n"), "{head}");
         assert!(
             head.contains("\r\nauthorization: aws4-hmac-sha256 credential=akidtest/"),
-            "signed: {head}"
+            "signed with the environment's keys: {head}"
+        );
+        assert!(
+            head.contains("/eu-west-1/dynamodb/aws4_request"),
+            "for the environment's region: {head}"
+        );
+        assert!(
+            head.contains("\r\nx-amz-security-token: session-token-from-the-environment\r\n"),
+            "{head}"
         );
         assert!(
             head.contains("\r\nx-amz-target: dynamodb_20120810.getitem\r\n"),

@@ -545,13 +545,7 @@ async fn unreachable_dynamodb_fails_closed_with_503() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let app = shared::App::with_dynamodb(
-        test_config(),
-        common::client_for(&dead),
-        shared::Keys::ISSUE_AND_VERIFY,
-    )
-    .unwrap();
-    let down = common::Harness::new(app);
+    let down = common::unreachable(&dead);
 
     let started = Instant::now();
     let r = down.protected(&tokens.access).await;

@@ -197,12 +197,7 @@ fn authorizer_event(headers: Value) -> Value {
 
 async fn authorize_token(h: &Harness, token: &str) -> SimpleResponse {
     let event = authorizer_event(json!({ "authorization": format!("Bearer {token}") }));
-    authorize(
-        h.app.authenticator().unwrap(),
-        &Requirements::access(),
-        event,
-    )
-    .await
+    authorize(&h.verifier, &Requirements::access(), event).await
 }
 
 fn denied() -> SimpleResponse {
@@ -311,14 +306,7 @@ async fn authorizer_denies_when_revocation_cannot_be_checked() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let down = Harness::new(
-        shared::App::with_dynamodb(
-            test_config(),
-            common::client_for(&dead),
-            shared::Keys::ISSUE_AND_VERIFY,
-        )
-        .unwrap(),
-    );
+    let down = common::unreachable(&dead);
     let started = Instant::now();
     assert_eq!(authorize_token(&down, &tokens.access).await, denied());
     assert!(

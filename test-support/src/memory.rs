@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use wristband_core::config::ThrottlePolicy;
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionRecord, SessionStore,
-    ThrottleState, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionRecord,
+    SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -132,7 +132,7 @@ pub struct InMemoryRevokedTokens {
 }
 
 #[async_trait]
-impl RevocationStore for InMemoryRevokedTokens {
+impl RevocationCheck for InMemoryRevokedTokens {
     async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError> {
         let live = |expires_at: Option<&u64>| expires_at.is_some_and(|e| *e > now);
         Ok(live(lock(&self.tokens).get(&claims.jti))
@@ -141,7 +141,10 @@ impl RevocationStore for InMemoryRevokedTokens {
                 .get(&claims.sub)
                 .is_some_and(|(cutoff, expires_at)| *expires_at > now && claims.iat < *cutoff))
     }
+}
 
+#[async_trait]
+impl RevocationStore for InMemoryRevokedTokens {
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         lock(&self.tokens).insert(jti.to_owned(), expires_at);
         Ok(())

@@ -1,4 +1,7 @@
-//! The `me` Lambda function: build the guard once, then serve.
+//! The `me` Lambda function: build the guard once (verification keys and the SDK-free
+//! revocation check of wristband-dynamodb-wire), then serve.
+
+use std::sync::Arc;
 
 use wristband_core::Config;
 use wristband_http::{refuse_to_start, Cors, Endpoint, Guard};
@@ -7,9 +10,10 @@ use wristband_http::{refuse_to_start, Cors, Endpoint, Guard};
 async fn main() -> Result<(), wristband_http::Error> {
     wristband_http::logging::init();
     let config = Config::from_env().map_err(refuse_to_start)?;
-    let client = wristband_dynamodb::client_from_env();
+    let dynamodb = wristband_dynamodb_wire::DynamoDbHttp::from_env().map_err(refuse_to_start)?;
     let guard = Guard::new(
-        wristband_dynamodb::authenticator(&config, &client).map_err(refuse_to_start)?,
+        wristband_dynamodb_wire::authenticator(&config, Arc::new(dynamodb))
+            .map_err(refuse_to_start)?,
         me::requirements(),
     );
     let cors = Cors::new(config.cors_allow_origins);

@@ -13,7 +13,7 @@ use shared::{App, Keys};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
-use wristband_core::{Claims, TokenType, TokenVerifier};
+use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
 use wristband_http::{respond, Endpoint, Guard};
 use wristband_test_support::{
@@ -83,16 +83,56 @@ impl Backend {
     pub async fn app_with(self, adjust: impl FnOnce(&mut Config)) -> Harness {
         let mut config = test_config();
         adjust(&mut config);
-        let app = match self {
-            Backend::InMemory => in_memory_app(config),
+        match self {
+            Backend::InMemory => Harness::new(in_memory_app(config)),
             Backend::DynamoDbLocal => {
                 let client = client_for(&dynamodb_endpoint());
                 config.tables = test_tables(&client).await;
-                App::with_dynamodb(config, client, Keys::ISSUE_AND_VERIFY).expect("test keys")
+                // /protected and /me read revocations as their functions do: over the
+                // SDK-free client, not the App's SDK store.
+                let verifier = wristband_dynamodb_wire::authenticator(
+                    &config,
+                    Arc::new(wire_client_for(&dynamodb_endpoint())),
+                )
+                .expect("test keys");
+                let app =
+                    App::with_dynamodb(config, client, Keys::ISSUE_AND_VERIFY).expect("test keys");
+                Harness::with_verifier(app, verifier)
             }
-        };
-        Harness::new(app)
+        }
     }
+}
+
+/// Every store on `dead_endpoint`: the App's SDK stores and the verifiers' wire client.
+pub fn unreachable(dead_endpoint: &str) -> Harness {
+    let config = test_config();
+    let verifier =
+        wristband_dynamodb_wire::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
+            .expect("test keys");
+    let app = App::with_dynamodb(config, client_for(dead_endpoint), Keys::ISSUE_AND_VERIFY)
+        .expect("test keys");
+    Harness::with_verifier(app, verifier)
+}
+
+/// The verifier functions' DynamoDB client (no SDK) for any endpoint, production's policy.
+pub fn wire_client_for(endpoint: &str) -> wristband_dynamodb_wire::DynamoDbHttp {
+    use wristband_dynamodb_wire::env::{AwsEnv, Credentials};
+    let env = AwsEnv {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.into()),
+        credentials: Some(Credentials {
+            access_key_id: "dummy".into(),
+            secret_access_key: "dummy".into(),
+            session_token: None,
+            account_id: None,
+        }),
+    };
+    wristband_dynamodb_wire::DynamoDbHttp::new(
+        env,
+        rustls::RootCertStore::empty(),
+        wristband_dynamodb_wire::Policy::default(),
+    )
+    .expect("a DynamoDB endpoint")
 }
 
 /// A response, read.
@@ -180,6 +220,9 @@ pub struct Harness {
     pub app: App,
     pub protected: Guard,
     pub me: Guard,
+    /// What /protected, /me and the authorizer verify with (the wire client on
+    /// DynamoDB Local, as in production).
+    pub verifier: Arc<Authenticator>,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -193,12 +236,16 @@ pub fn unique_user() -> String {
 
 impl Harness {
     pub fn new(app: App) -> Self {
+        let verifier = app.authenticator().unwrap().clone();
+        Self::with_verifier(app, verifier)
+    }
+
+    /// `/protected` and `/me` on `verifier`, everything else on `app`.
+    pub fn with_verifier(app: App, verifier: Arc<Authenticator>) -> Self {
         Self {
-            protected: Guard::new(
-                app.authenticator().unwrap().clone(),
-                protected::requirements(),
-            ),
-            me: Guard::new(app.authenticator().unwrap().clone(), me::requirements()),
+            protected: Guard::new(verifier.clone(), protected::requirements()),
+            me: Guard::new(verifier.clone(), me::requirements()),
+            verifier,
             app,
         }
     }

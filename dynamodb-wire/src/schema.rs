@@ -1,0 +1,59 @@
+//! The tables' attribute names and key prefixes: stated once, here, for both the SDK
+//! stores (`wristband-dynamodb`) and the verifiers' revocation check.
+
+// users table
+pub const USERNAME: &str = "username";
+pub const PASSWORD_HASH: &str = "password_hash";
+pub const CREATED_AT: &str = "created_at";
+pub const ROLES: &str = "roles";
+pub const CREATION_ID: &str = "creation_id";
+// revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
+// session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
+// the failed logins of a throttling key (username and source address).
+pub const JTI: &str = "jti";
+pub const EXPIRES_AT: &str = "expires_at";
+pub const REVOKED_BEFORE: &str = "revoked_before";
+pub const SESSION_KEY_PREFIX: &str = "sid#";
+pub const USER_KEY_PREFIX: &str = "user#";
+pub const THROTTLE_KEY_PREFIX: &str = "throttle#";
+pub const FAILURES: &str = "failures";
+pub const BLOCKED_UNTIL_MS: &str = "blocked_until_ms";
+// sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
+pub const SID: &str = "sid";
+pub const LAST_REFRESHED_AT: &str = "last_refreshed_at";
+pub const USER_AGENT: &str = "user_agent";
+pub const SOURCE_IP: &str = "source_ip";
+pub const REFRESH_JTI: &str = "refresh_jti";
+pub const PREVIOUS_REFRESH_JTI: &str = "previous_refresh_jti";
+pub const ROTATED_AT: &str = "rotated_at";
+
+/// The revocation table's keys a token is checked against, in this order: its `jti`,
+/// its session, its user's cutoff.
+pub fn revocation_keys(jti: &str, sid: &str, sub: &str) -> [String; 3] {
+    [
+        jti.to_owned(),
+        format!("{SESSION_KEY_PREFIX}{sid}"),
+        format!("{USER_KEY_PREFIX}{sub}"),
+    ]
+}
+
+/// What one revocation item says about a token issued at `iat`, checked at `now`:
+/// DynamoDB removes expired items lazily, so one past its TTL counts as absent; the
+/// user's cutoff item (`is_cutoff`) refuses only tokens issued before its cutoff; any
+/// other live item (the token's `jti`, its session) refuses.
+pub fn item_refuses(
+    is_cutoff: bool,
+    expires_at: Option<u64>,
+    revoked_before: Option<u64>,
+    iat: u64,
+    now: u64,
+) -> bool {
+    if expires_at.is_none_or(|e| e <= now) {
+        return false;
+    }
+    if is_cutoff {
+        revoked_before.is_some_and(|cutoff| iat < cutoff)
+    } else {
+        true
+    }
+}

@@ -1,0 +1,191 @@
+//! The verifiers' revocation check (no SDK) against DynamoDB Local, held to the SDK
+//! store's `is_revoked` on the same items: writes go through the SDK store, both read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
+use wristband_core::config::TableNames;
+use wristband_core::ids::random_id;
+use wristband_core::store::{RevocationCheck, RevocationStore};
+use wristband_core::{Claims, StoreError, TokenType};
+use wristband_dynamodb::{ensure_tables, DynamoDbRevokedTokens};
+use wristband_dynamodb_wire::env::{AwsEnv, Credentials};
+use wristband_dynamodb_wire::{DynamoDbHttp, Policy, WireRevokedTokens};
+
+const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
+
+fn endpoint() -> String {
+    std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!("{ENDPOINT_VAR} is not set: run the tests with `make test`, which starts DynamoDB Local")
+    })
+}
+
+fn wire(endpoint: &str, table: &str) -> WireRevokedTokens {
+    let env = AwsEnv {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.into()),
+        credentials: Some(Credentials {
+            access_key_id: "dummy".into(),
+            secret_access_key: "dummy".into(),
+            session_token: None,
+            account_id: None,
+        }),
+    };
+    let http = DynamoDbHttp::new(env, rustls::RootCertStore::empty(), Policy::default()).unwrap();
+    WireRevokedTokens::new(Arc::new(http), table)
+}
+
+async fn tables() -> (aws_sdk_dynamodb::Client, String) {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SdkCredentials::new("dummy", "dummy", None, None, "tests"))
+        .http_client(wristband_dynamodb::https_client())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    let run: String = random_id()
+        .unwrap()
+        .to_ascii_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let names = TableNames {
+        users: format!("wire-{run}-users"),
+        revoked_tokens: format!("wire-{run}-revoked"),
+        sessions: format!("wire-{run}-sessions"),
+    };
+    ensure_tables(&client, &names).await.unwrap();
+    (client, names.revoked_tokens)
+}
+
+fn claims(sub: &str, iat: u64) -> Claims {
+    Claims {
+        iss: "wristband-local".into(),
+        aud: "wristband-clients".into(),
+        sub: sub.into(),
+        jti: random_id().unwrap(),
+        iat,
+        nbf: iat,
+        exp: iat + 900,
+        token_type: TokenType::Access,
+        fresh: Some(true),
+        sid: random_id().unwrap(),
+        roles: vec![],
+        csrf: None,
+    }
+}
+
+#[tokio::test]
+async fn same_answers_as_the_sdk_store() {
+    let (client, table) = tables().await;
+    let sdk = DynamoDbRevokedTokens::new(client, table.clone());
+    let wire = wire(&endpoint(), &table);
+    let now = 1_800_000_000;
+
+    let mut cases: Vec<(&str, Claims, bool)> = Vec::new();
+    cases.push(("nothing revoked", claims("alice", now - 10), false));
+
+    let c = claims("bob", now - 10);
+    sdk.revoke_token(&c.jti, now + 100).await.unwrap();
+    cases.push(("jti revoked", c, true));
+
+    let c = claims("carol", now - 10);
+    sdk.revoke_token(&c.jti, now).await.unwrap();
+    cases.push(("jti revoked, past its TTL", c, false));
+
+    let c = claims("dave", now - 10);
+    sdk.revoke_session(&c.sid, now + 100).await.unwrap();
+    cases.push(("session ended", c, true));
+
+    let c = claims("erin", now - 10);
+    sdk.revoke_session(&c.sid, now - 1).await.unwrap();
+    cases.push(("session ended, past its TTL", c, false));
+
+    // One cutoff for "frank" (cutoff now - 5), three tokens around it.
+    sdk.revoke_user_tokens_before("frank", now - 5, now + 100)
+        .await
+        .unwrap();
+    cases.push(("issued before the cutoff", claims("frank", now - 6), true));
+    cases.push(("issued at the cutoff", claims("frank", now - 5), false));
+    cases.push(("issued after the cutoff", claims("frank", now - 4), false));
+
+    sdk.revoke_user_tokens_before("grace", now - 5, now - 1)
+        .await
+        .unwrap();
+    cases.push(("cutoff past its TTL", claims("grace", now - 6), false));
+
+    // Names that JSON must escape, and another user's cutoff.
+    let odd = "é\"\\ \u{1F600}#user#frank";
+    sdk.revoke_user_tokens_before(odd, now - 5, now + 100)
+        .await
+        .unwrap();
+    cases.push(("odd name, before its cutoff", claims(odd, now - 6), true));
+    cases.push(("frank#x is not frank", claims("frank#x", now - 6), false));
+
+    for (what, claims, expected) in &cases {
+        let by_sdk = sdk.is_revoked(claims, now).await.unwrap();
+        let by_wire = wire.is_revoked(claims, now).await.unwrap();
+        assert_eq!(by_sdk, *expected, "SDK store: {what}");
+        assert_eq!(by_wire, *expected, "wire: {what}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_table_fails_closed() {
+    let wire = wire(&endpoint(), "no-such-table-here");
+    let err = wire
+        .is_revoked(&claims("alice", 1_800_000_000), 1_800_000_000)
+        .await
+        .expect_err("no table, no answer");
+    assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_fails_closed_within_the_budget() {
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let wire = wire(&dead, "revoked");
+    let started = Instant::now();
+    let err = wire
+        .is_revoked(&claims("alice", 1_800_000_000), 1_800_000_000)
+        .await
+        .expect_err("nothing listens");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn wrong_answers_fail_closed() {
+    // A server that answers 200 with something that is not a BatchGetItem answer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let body = r#"{"Responses": "not a map"}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let wire = wire(&format!("http://{addr}"), "revoked");
+    let err = wire
+        .is_revoked(&claims("alice", 1_800_000_000), 1_800_000_000)
+        .await
+        .expect_err("not an answer");
+    assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+}
