@@ -156,11 +156,15 @@ def main():
     if os.path.exists(path):
         ver = json.load(open(path))
         base = ver["protected"]["p50_ms"]
-        add("| verifiers, warm, sequential, valid token | p50 ms | p90 ms | p50 / /protected's |")
-        add("|---|---:|---:|---:|")
+        add("| verifiers, warm, sequential, valid token | p50 ms | p90 ms | p50 / /protected's "
+            "| function CPU us per request (user + sys) |")
+        add("|---|---:|---:|---:|---:|")
         for name in ("protected", "me", "authorizer"):
             r = ver[name]
-            add(f"| {name} | {fmt(r['p50_ms'])} | {fmt(r['p90_ms'])} | {fmt(ratio(r['p50_ms'], base))}x |")
+            cpu = (f"{r['cpu_us_per_request']:.0f} ({r['cpu_user_us_per_request']:.0f} + "
+                   f"{r['cpu_system_us_per_request']:.0f})" if "cpu_us_per_request" in r else "-")
+            add(f"| {name} | {fmt(r['p50_ms'])} | {fmt(r['p90_ms'])} | "
+                f"{fmt(ratio(r['p50_ms'], base))}x | {cpu} |")
         add("")
 
     colds = sorted(glob.glob(os.path.join(run, "coldstart-fn-*.json")))

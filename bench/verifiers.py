@@ -4,12 +4,15 @@ GET /me (the guard's example) and the Lambda authorizer (through the emulator's 
 API, as API Gateway calls it), each with a valid access token, so each does its one
 revocation read on DynamoDB.
 
-Sequential requests on one keep-alive connection after a warm-up; p50 and p90 in ms.
+Sequential requests on one keep-alive connection after a warm-up; p50 and p90 in ms, and
+the CPU time the function's processes (every instance of target/*/<function>, read from
+/proc before and after the timed requests) spent per request, user and system.
 Usage: verifiers.py BASE_URL [--n 1000] [--json out.json]   (stdlib only)
 """
 import argparse
 import http.client
 import json
+import os
 import statistics
 import sys
 import time
@@ -24,20 +27,45 @@ def request(conn, method, path, body=None, headers=None):
     return r.status, data
 
 
-def timed(conn, n, method, path, body, headers, check):
+def cpu_seconds(function):
+    """(user, system) CPU seconds of every running process of `function`'s binary."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                exe = f.read().split(b"\0")[0].decode(errors="replace")
+            if os.path.basename(exe) != function or "target/" not in exe:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])  # utime (field 14; fields[0] is field 3, the state)
+            system += int(fields[12])  # stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return user / tick, system / tick
+
+
+def timed(conn, n, method, path, body, headers, check, function):
     for _ in range(min(50, n)):  # warm-up: every instance started, connections open
         check(*request(conn, method, path, body, headers))
+    cpu_before = cpu_seconds(function)
     times = []
     for _ in range(n):
         t = time.perf_counter()
         status, data = request(conn, method, path, body, headers)
         times.append((time.perf_counter() - t) * 1000)
         check(status, data)
+    cpu_after = cpu_seconds(function)
     times.sort()
+    user, system = (1e6 * (a - b) / n for a, b in zip(cpu_after, cpu_before))
     return {
         "p50_ms": statistics.median(times),
         "p90_ms": times[int(len(times) * 0.9) - 1],
         "n": n,
+        "cpu_us_per_request": user + system,
+        "cpu_user_us_per_request": user,
+        "cpu_system_us_per_request": system,
     }
 
 
@@ -74,13 +102,15 @@ def main():
         "requestContext": {"http": {"method": "GET", "path": "/hello"}},
     })
     results = {
-        "protected": timed(conn, args.n, "GET", "/protected", None, bearer, ok_200),
-        "me": timed(conn, args.n, "GET", "/me", None, bearer, ok_200),
-        "authorizer": timed(conn, args.n, "POST",
-                            "/2015-03-31/functions/authorizer/invocations", event, ct, allowed),
+        "protected": timed(conn, args.n, "GET", "/protected", None, bearer, ok_200, "protected"),
+        "me": timed(conn, args.n, "GET", "/me", None, bearer, ok_200, "me"),
+        "authorizer": timed(conn, args.n, "POST", "/2015-03-31/functions/authorizer/invocations",
+                            event, ct, allowed, "authorizer"),
     }
     for name, r in results.items():
-        print(f"{name:11} p50 {r['p50_ms']:.2f} ms  p90 {r['p90_ms']:.2f} ms  ({r['n']} sequential)")
+        print(f"{name:11} p50 {r['p50_ms']:.2f} ms  p90 {r['p90_ms']:.2f} ms  ({r['n']} sequential)"
+              f"  CPU {r['cpu_us_per_request']:.0f} us/request"
+              f" ({r['cpu_user_us_per_request']:.0f} user + {r['cpu_system_us_per_request']:.0f} sys)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
