@@ -358,6 +358,43 @@ async fn authorization_header_variants() {
     assert_eq!(status, 400);
 }
 
+/// lambda_http builds the request URI from these headers with an `unwrap`: a value that
+/// cannot be part of a URL would abort the function process. Answered 400, and the
+/// function still answers afterwards.
+#[tokio::test]
+async fn hostile_host_and_forwarded_proto() {
+    let (access, _) = victim().await;
+    for (name, value) in [
+        ("host", "a b"),
+        ("host", "[::1"),
+        ("x-forwarded-proto", "x y"),
+    ] {
+        for path in ["/protected", "/login", "/sessions/abc", "/nowhere"] {
+            let r = client()
+                .get(format!("{}{path}", base()))
+                .header("authorization", format!("Bearer {access}"))
+                .header(name, value)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert_eq!(status, 400, "{name}: {value} on {path}: {body}");
+            assert_eq!(
+                body["error"], "invalid_request",
+                "{name}: {value} on {path}"
+            );
+        }
+    }
+    let r = client()
+        .get(format!("{}/protected", base()))
+        .header("authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the function still answers");
+}
+
 #[tokio::test]
 async fn hostile_bodies() {
     let (access, _) = victim().await;

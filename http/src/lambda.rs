@@ -8,7 +8,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, LambdaEvent, Request, RequestExt, Response};
 
 use crate::error::ApiError;
-use crate::response::{respond, Cors, Reply};
+use crate::response::{error_response, respond, Cors, Reply};
 use crate::routes::Endpoint;
 
 pub use lambda_http::Error;
@@ -33,6 +33,13 @@ where
     // body by charset through encoding_rs (~150 KB per binary); our bodies are UTF-8 JSON.
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: LambdaEvent<LambdaRequest>| async move {
+            if conversion_would_panic(&event.payload) {
+                let err = ApiError::invalid_request(
+                    "The request's Host, X-Forwarded-Proto, path and query must form a \
+                     valid URL, and a base64 body must be valid base64",
+                );
+                return Ok(api_gateway_response(error_response(&err)));
+            }
             let req = Request::from(event.payload).with_lambda_context(event.context);
             let (cors, state, handler) = shared;
             let response = respond(endpoints, cors, req, |endpoint, req| {
@@ -43,6 +50,63 @@ where
         },
     ))
     .await
+}
+
+/// Whether lambda_http's conversion of `event` into a `Request` would panic, which under
+/// `panic = "abort"` kills the process. It unwraps three things a client can shape:
+/// `Url::parse` of the `Host` (else the API's domain) and `X-Forwarded-Proto` headers with
+/// the path (and the stage, unless `$default`), `http::Uri` of that URL with the raw query
+/// appended, and the base64 decoding of a body marked base64. API Gateway sets both
+/// headers itself and encodes bodies correctly; `cargo lambda watch` passes the client's
+/// headers, and a hand-written event can hold anything. `serve` answers 400 instead.
+pub fn conversion_would_panic(event: &LambdaRequest) -> bool {
+    #[allow(irrefutable_let_patterns)] // only the HTTP API payload is compiled in
+    let LambdaRequest::ApiGatewayV2(event) = event
+    else {
+        return false;
+    };
+    if event.is_base64_encoded {
+        use base64::Engine as _;
+        let body = event.body.as_deref().unwrap_or_default();
+        if base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .is_err()
+        {
+            return true;
+        }
+    }
+    // The path as lambda_http's `apigw_path_with_stage` makes it.
+    let raw_path = event.raw_path.as_deref().unwrap_or_default();
+    let path = match event.request_context.stage.as_deref() {
+        Some(stage)
+            if stage != "$default"
+                && !raw_path.starts_with(&format!("/{stage}/"))
+                && std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none() =>
+        {
+            format!("/{stage}{raw_path}")
+        }
+        _ => raw_path.to_owned(),
+    };
+    // And the URI as its `build_request_uri` makes it.
+    let header = |name: &str| event.headers.get(name).and_then(|v| v.to_str().ok());
+    let mut uri = match header("host").or(event.request_context.domain_name.as_deref()) {
+        Some(host) => {
+            let scheme = header("x-forwarded-proto").unwrap_or("https");
+            match url::Url::parse(&format!("{scheme}://{host}{path}")) {
+                Ok(url) => url.to_string(),
+                Err(_) => return true,
+            }
+        }
+        None => match url::Url::parse(&format!("http://localhost{path}")) {
+            Ok(url) => url.path().to_owned(),
+            Err(_) => return true,
+        },
+    };
+    if let Some(query) = event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    lambda_http::http::Uri::try_from(uri).is_err()
 }
 
 /// Logs the reason and gives the error back, for `main`: a function that cannot be
