@@ -444,7 +444,9 @@ impl Config {
 
 impl Config {
     /// The key tokens are signed with: the HS256 secret, or the EdDSA/ES256 private key.
-    /// Only the functions that issue tokens (login, refresh) call this.
+    /// Only the functions that issue tokens (login, refresh) call this, once: for EdDSA and
+    /// ES256 it parses the PEM and derives the public key. A function that also verifies
+    /// hands the parsed key to its verifier ([`crate::TokenVerifier::for_issuer`]).
     pub fn signing_key(&self) -> Result<SigningKey, ConfigError> {
         let alg = self.jwt_algorithm;
         if alg == JwtAlgorithm::Hs256 {
@@ -460,6 +462,8 @@ impl Config {
             .jwt_private_key
             .as_ref()
             .ok_or(ConfigError::MissingPrivateKey(alg.name()))?;
+        #[cfg(test)]
+        tests::PEM_PARSES.with(|n| n.set(n.get() + 1));
         let key = SigningKey::from_pkcs8_pem(self.jwt_kid.clone(), pem).map_err(|source| {
             ConfigError::Key {
                 name: "JWT_PRIVATE_KEY",
@@ -480,6 +484,21 @@ impl Config {
     /// public keys of `JWT_PUBLIC_KEYS` plus, where the function holds it, the current
     /// private key's public half. Under EdDSA/ES256 no HMAC key is ever accepted.
     pub fn verification_keys(&self) -> Result<VerificationKeys, ConfigError> {
+        let current = match (self.jwt_algorithm, &self.jwt_private_key) {
+            (JwtAlgorithm::Hs256, _) | (_, None) => None,
+            (_, Some(_)) => Some(self.signing_key()?),
+        };
+        self.verification_keys_with(current.as_ref())
+    }
+
+    /// As [`Config::verification_keys`], with the current private key already parsed:
+    /// `current` must be what [`Config::signing_key`] returned for this configuration
+    /// (the issuer's key), or `None` where the function holds no private key. Unused
+    /// under HS256, whose verification key is the secret itself.
+    pub(crate) fn verification_keys_with(
+        &self,
+        current: Option<&SigningKey>,
+    ) -> Result<VerificationKeys, ConfigError> {
         let alg = self.jwt_algorithm;
         let mut keys = VerificationKeys::new();
         if alg == JwtAlgorithm::Hs256 {
@@ -497,8 +516,7 @@ impl Config {
                 source,
             })?;
         }
-        if self.jwt_private_key.is_some() {
-            let current = self.signing_key()?;
+        if let Some(current) = current {
             let jwk = current.public_jwk();
             match keys
                 .public_jwks()
@@ -508,7 +526,7 @@ impl Config {
                 Some(listed) if Some(&listed) == jwk.as_ref() => {}
                 Some(_) => return Err(ConfigError::ConflictingKid(current.kid().to_owned())),
                 None => keys
-                    .insert_signing_key(&current)
+                    .insert_signing_key(current)
                     .map_err(|source| ConfigError::Key {
                         name: "JWT_PRIVATE_KEY",
                         source,
@@ -523,9 +541,16 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::cell::Cell;
     use std::collections::HashMap;
+
+    thread_local! {
+        /// How many times [`Config::signing_key`] parsed a PEM on this thread (each test
+        /// runs on its own thread).
+        pub(crate) static PEM_PARSES: Cell<usize> = const { Cell::new(0) };
+    }
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs

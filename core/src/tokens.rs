@@ -177,6 +177,21 @@ pub struct TokenVerifier {
 impl TokenVerifier {
     /// Refuses to build without verification keys (see [`Config::verification_keys`]).
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self::with_keys(config, config.verification_keys()?))
+    }
+
+    /// The verifier of a function that also issues (refresh): the same key ring as
+    /// [`TokenVerifier::new`], with the current key taken from `issuer` (built from the
+    /// same `config`) instead of parsing `JWT_PRIVATE_KEY` a second time. A kid of
+    /// `JWT_PUBLIC_KEYS` naming another key still refuses to start.
+    pub fn for_issuer(config: &Config, issuer: &TokenIssuer) -> Result<Self, ConfigError> {
+        Ok(Self::with_keys(
+            config,
+            config.verification_keys_with(Some(&issuer.key))?,
+        ))
+    }
+
+    fn with_keys(config: &Config, keys: VerificationKeys) -> Self {
         // Either of wristband's providers verifies every algorithm; whichever came first
         // stays (tests may install the full one).
         wristband_keys::install_verify_only();
@@ -190,13 +205,13 @@ impl TokenVerifier {
         // Both audiences decode; the type then decides which one the token must carry.
         validation.set_audience(&[&config.jwt_audience, &config.jwt_refresh_audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        Ok(Self {
-            keys: config.verification_keys()?,
+        Self {
+            keys,
             validation,
             audience: config.jwt_audience.clone(),
             refresh_audience: config.jwt_refresh_audience.clone(),
             location: config.token_location,
-        })
+        }
     }
 
     /// Where requests may carry tokens (`TOKEN_LOCATION`): the HTTP layer reads it.
@@ -572,6 +587,87 @@ mod tests {
             let err = svc.verify(&token, TokenType::Access).unwrap_err();
             assert_eq!(code(&err), "invalid_token", "{token}");
         }
+    }
+
+    const ED: &str = include_str!("../../keys/fixtures/ed25519.pem");
+    const ED_OTHER: &str = include_str!("../../keys/fixtures/ed25519_other.pem");
+
+    fn eddsa_config(public_keys: Option<String>) -> Config {
+        Config::from_lookup(|name| match name {
+            "JWT_ALGORITHM" => Some("EdDSA".to_owned()),
+            "JWT_KID" => Some("ed-1".to_owned()),
+            "JWT_PRIVATE_KEY" => Some(ED.to_owned()),
+            "JWT_PUBLIC_KEYS" => public_keys.clone(),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    /// A JWKS with `pem`'s public key under `kid`.
+    fn jwks(kid: &str, pem: &str) -> String {
+        let key = wristband_keys::SigningKey::from_pkcs8_pem(kid, pem).unwrap();
+        serde_json::json!({ "keys": [key.public_jwk().unwrap()] }).to_string()
+    }
+
+    #[test]
+    fn an_issuing_verifier_takes_the_issuers_key_without_parsing_it_again() {
+        let parses = || crate::config::tests::PEM_PARSES.with(std::cell::Cell::get);
+        let config = eddsa_config(None);
+        let issuer = TokenIssuer::new(&config).unwrap();
+        assert_eq!(parses(), 1);
+        let verifier = TokenVerifier::for_issuer(&config, &issuer).unwrap();
+        assert_eq!(parses(), 1, "JWT_PRIVATE_KEY is parsed once per process");
+        // The ring's key for JWT_KID is the issuer's public key, and nothing else.
+        assert_eq!(
+            verifier.keys.public_jwks(),
+            vec![issuer.key.public_jwk().unwrap()]
+        );
+        assert_eq!(verifier.keys.public_jwks()[0].kid, "ed-1");
+        let svc = Svc { issuer, verifier };
+        let p = pair(&svc, now_secs());
+        svc.verify(&p.access_token, TokenType::Access).unwrap();
+        svc.verify(&p.refresh_token, TokenType::Refresh).unwrap();
+        // A function that only verifies (or the jwks function) parses it on its own.
+        TokenVerifier::new(&config).unwrap();
+        assert_eq!(parses(), 2);
+    }
+
+    #[test]
+    fn an_issuing_verifier_keeps_the_key_ring_rules() {
+        // Earlier keys of a rotation stay accepted beside the issuer's.
+        let config = eddsa_config(Some(jwks("ed-0", ED_OTHER)));
+        let issuer = TokenIssuer::new(&config).unwrap();
+        let verifier = TokenVerifier::for_issuer(&config, &issuer).unwrap();
+        let kids: Vec<String> = verifier
+            .keys
+            .public_jwks()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(kids, ["ed-0", "ed-1"]);
+        // The current key listed under its own kid is fine; under another key it is not.
+        let config = eddsa_config(Some(jwks("ed-1", ED)));
+        let issuer = TokenIssuer::new(&config).unwrap();
+        assert_eq!(
+            TokenVerifier::for_issuer(&config, &issuer)
+                .unwrap()
+                .keys
+                .len(),
+            1
+        );
+        let config = eddsa_config(Some(jwks("ed-1", ED_OTHER)));
+        let issuer = TokenIssuer::new(&config).unwrap();
+        assert!(matches!(
+            TokenVerifier::for_issuer(&config, &issuer),
+            Err(ConfigError::ConflictingKid(kid)) if kid == "ed-1"
+        ));
+        // HS256: the secret, as before.
+        let config = test_config();
+        let issuer = TokenIssuer::new(&config).unwrap();
+        let verifier = TokenVerifier::for_issuer(&config, &issuer).unwrap();
+        assert_eq!(verifier.keys.algorithms(), [Algorithm::HS256]);
+        assert!(format!("{:?}", verifier.keys).contains("test-kid"));
+        assert!(!format!("{:?}", issuer.key).contains("test-secret"));
     }
 
     #[test]

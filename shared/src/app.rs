@@ -97,13 +97,13 @@ impl App {
     ) -> Result<Self, ConfigError> {
         // The issuer first: it installs the signing provider before anything verifies.
         let issuer = keys.issue.then(|| TokenIssuer::new(&config)).transpose()?;
-        let authenticator = match keys.verify {
-            true => Some(Arc::new(Authenticator::new(
-                TokenVerifier::new(&config)?,
-                revocations.clone(),
-            ))),
-            false => None,
-        };
+        let authenticator = match (keys.verify, &issuer) {
+            // refresh: the verifier takes the issuer's key, JWT_PRIVATE_KEY is parsed once.
+            (true, Some(issuer)) => Some(TokenVerifier::for_issuer(&config, issuer)?),
+            (true, None) => Some(TokenVerifier::new(&config)?),
+            (false, _) => None,
+        }
+        .map(|verifier| Arc::new(Authenticator::new(verifier, revocations.clone())));
         Ok(Self {
             cors: Cors::new(config.cors_allow_origins.clone()),
             issuer,
