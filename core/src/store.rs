@@ -187,3 +187,15 @@ pub trait SessionStore: Send + Sync {
         expires_at: u64,
     ) -> Result<Rotation, StoreError>;
 }
+
+/// Ends sessions, across the revoked-tokens and sessions tables: every token of each session
+/// is refused until the session's `expires_at` (as [`RevocationStore::revoke_session`]),
+/// and the session leaves the list (as [`SessionStore::delete`]). A session leaves the list
+/// only once its revocation has been written, so a failure part-way leaves it listed (and
+/// revoked, or not yet) and a retry finds it again. `Ok` only when every write is made:
+/// never while one of the sessions could still be used.
+#[async_trait]
+pub trait SessionEnder: Send + Sync {
+    /// `sessions` as [`SessionStore::list`] returns them (distinct sids).
+    async fn end_sessions(&self, sessions: &[SessionRecord]) -> Result<(), StoreError>;
+}

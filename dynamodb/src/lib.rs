@@ -15,7 +15,8 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 pub use store::{
-    ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers,
+    ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
+    DynamoDbSessions, DynamoDbUsers,
 };
 
 /// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503

@@ -1,22 +1,22 @@
 //! DynamoDB implementations of the stores. The only code that knows attribute names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::error::Error as StdError;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
+    KeysAndAttributes, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionRecord,
-    SessionStore, ThrottleState, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionEnder,
+    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -622,6 +622,187 @@ impl SessionStore for DynamoDbSessions {
     }
 }
 
+// ---------------------------------------------------------------- ending sessions
+
+/// Ends sessions with BatchWriteItem: the `sid#` revocations (revoked-tokens table) and
+/// the session deletions (sessions table), up to 25 requests per call, both tables in one
+/// call. The items are those of [`DynamoDbRevokedTokens::revoke_session`] and
+/// [`DynamoDbSessions::delete`].
+pub struct DynamoDbSessionEnder {
+    client: Client,
+    revoked_tokens: String,
+    sessions: String,
+}
+
+impl DynamoDbSessionEnder {
+    pub fn new(
+        client: Client,
+        revoked_tokens_table: impl Into<String>,
+        sessions_table: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            revoked_tokens: revoked_tokens_table.into(),
+            sessions: sessions_table.into(),
+        }
+    }
+
+    /// One BatchWriteItem: puts the revocations of `sessions[i]` for `i` in `revocations`
+    /// and deletes `sessions[i]` for `i` in `deletions`. Answers what DynamoDB left
+    /// unprocessed, as indexes of the same two kinds.
+    ///
+    /// The SDK retries a call whose answer was lost (a timeout after it landed): that is
+    /// harmless here, since a put of the same item and a delete by key are idempotent (the
+    /// repeat rewrites the same revocation, or deletes a session already gone).
+    async fn batch_write(
+        &self,
+        sessions: &[SessionRecord],
+        revocations: Vec<usize>,
+        deletions: Vec<usize>,
+    ) -> Result<(Vec<usize>, Vec<usize>), StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(Box::new(e));
+        let revocation_key = |i: usize| format!("{SESSION_KEY_PREFIX}{}", sessions[i].sid);
+        let mut request = self.client.batch_write_item();
+        if !revocations.is_empty() {
+            let puts = revocations
+                .iter()
+                .map(|&i| {
+                    let put = PutRequest::builder()
+                        .item(JTI, s(revocation_key(i)))
+                        .item(EXPIRES_AT, n(sessions[i].expires_at))
+                        .build()
+                        .map_err(built)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            request = request.request_items(&self.revoked_tokens, puts);
+        }
+        if !deletions.is_empty() {
+            let deletes = deletions
+                .iter()
+                .map(|&i| {
+                    let delete = DeleteRequest::builder()
+                        .key(USERNAME, s(&sessions[i].username))
+                        .key(SID, s(&sessions[i].sid))
+                        .build()
+                        .map_err(built)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            request = request.request_items(&self.sessions, deletes);
+        }
+        let out = request.send().await.map_err(classify)?;
+
+        let unprocessed = |table: &str| {
+            out.unprocessed_items()
+                .and_then(|u| u.get(table))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        };
+        let left_puts: Vec<String> = unprocessed(&self.revoked_tokens)
+            .iter()
+            .filter_map(|w| w.put_request().and_then(|p| get_s(p.item(), JTI)))
+            .collect();
+        let left_deletes: Vec<(String, String)> = unprocessed(&self.sessions)
+            .iter()
+            .filter_map(|w| {
+                let key = w.delete_request()?.key();
+                Some((get_s(key, USERNAME)?, get_s(key, SID)?))
+            })
+            .collect();
+        let left_revocations: Vec<usize> = revocations
+            .into_iter()
+            .filter(|&i| left_puts.contains(&revocation_key(i)))
+            .collect();
+        let left_deletions: Vec<usize> = deletions
+            .into_iter()
+            .filter(|&i| {
+                let session = &sessions[i];
+                left_deletes
+                    .iter()
+                    .any(|(u, sid)| *u == session.username && *sid == session.sid)
+            })
+            .collect();
+        // Fail closed: an unprocessed request we cannot tell apart must not pass as done.
+        if left_revocations.len() != unprocessed(&self.revoked_tokens).len()
+            || left_deletions.len() != unprocessed(&self.sessions).len()
+        {
+            return Err(StoreError::Other(
+                "BatchWriteItem left unprocessed items that were not asked for".into(),
+            ));
+        }
+        Ok((left_revocations, left_deletions))
+    }
+}
+
+/// BatchWriteItem's limit of requests per call.
+const BATCH_WRITE_MAX: usize = 25;
+
+/// How many BatchWriteItem calls may come back with items unprocessed (throttling) before
+/// ending sessions gives up: with a backoff of 20 ms doubling each time, 620 ms in all.
+const BATCH_WRITE_RETRIES: u32 = 5;
+
+#[async_trait]
+impl SessionEnder for DynamoDbSessionEnder {
+    async fn end_sessions(&self, sessions: &[SessionRecord]) -> Result<(), StoreError> {
+        end_in_batches(sessions.len(), |revocations, deletions| {
+            self.batch_write(sessions, revocations, deletions)
+        })
+        .await
+    }
+}
+
+/// The order of the writes that end `count` sessions (by index), through `write`: one
+/// BatchWriteItem of some revocations and some deletions, answering those it left
+/// unprocessed. A session is deleted only in a call after the one that wrote its
+/// revocation (within one call DynamoDB applies the requests in no set order), so an
+/// error part-way never leaves a session unlisted but still usable. Each call carries the
+/// revocations not yet written first (every session is refused as early as possible),
+/// then the deletions that are due, at most [`BATCH_WRITE_MAX`] in all: `n` sessions take
+/// `ceil(2n / 25)` calls, or 2 when `n <= 12`. Unprocessed requests go first again in the
+/// next call, after a backoff; after [`BATCH_WRITE_RETRIES`] such calls the writes left
+/// are an error (`Unavailable`), never a success.
+async fn end_in_batches<F, Fut>(count: usize, mut write: F) -> Result<(), StoreError>
+where
+    F: FnMut(Vec<usize>, Vec<usize>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<usize>, Vec<usize>), StoreError>>,
+{
+    let mut to_revoke: VecDeque<usize> = (0..count).collect();
+    let mut to_delete: VecDeque<usize> = VecDeque::new();
+    let mut retries = 0;
+    while !(to_revoke.is_empty() && to_delete.is_empty()) {
+        let revocations: Vec<usize> = to_revoke
+            .drain(..to_revoke.len().min(BATCH_WRITE_MAX))
+            .collect();
+        let room = BATCH_WRITE_MAX - revocations.len();
+        let deletions: Vec<usize> = to_delete.drain(..to_delete.len().min(room)).collect();
+        let (left_revocations, left_deletions) = write(revocations.clone(), deletions).await?;
+        for &i in left_revocations.iter().rev() {
+            to_revoke.push_front(i);
+        }
+        for &i in left_deletions.iter().rev() {
+            to_delete.push_front(i);
+        }
+        // Revoked now: these sessions may leave the list in the next call.
+        to_delete.extend(
+            revocations
+                .into_iter()
+                .filter(|i| !left_revocations.contains(i)),
+        );
+        if left_revocations.is_empty() && left_deletions.is_empty() {
+            continue;
+        }
+        if retries == BATCH_WRITE_RETRIES {
+            return Err(StoreError::Unavailable(
+                "ending sessions left writes unprocessed after retries".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20 << retries)).await;
+        retries += 1;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- table setup
 
 /// Creates the three tables (with TTL on `expires_at`) when missing; safe to run again.
@@ -705,4 +886,109 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
         .await
         .map_err(classify)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    /// What a fake BatchWriteItem saw and applied.
+    #[derive(Default)]
+    struct Fake {
+        revoked: HashSet<usize>,
+        deleted: HashSet<usize>,
+        /// (revocations, deletions) of each call.
+        calls: Vec<(Vec<usize>, Vec<usize>)>,
+    }
+
+    /// Ends `count` sessions against a fake BatchWriteItem that leaves unprocessed what
+    /// `leave(call, revocations, deletions)` says, applies the rest, and checks every call:
+    /// 1 to 25 requests, and no deletion of a session whose revocation is not written yet.
+    async fn end_with(
+        count: usize,
+        leave: impl Fn(usize, &[usize], &[usize]) -> (Vec<usize>, Vec<usize>),
+    ) -> (Result<(), StoreError>, Fake) {
+        let fake = RefCell::new(Fake::default());
+        let result = end_in_batches(count, |revocations, deletions| {
+            let mut fake = fake.borrow_mut();
+            let requests = revocations.len() + deletions.len();
+            assert!(
+                (1..=BATCH_WRITE_MAX).contains(&requests),
+                "{requests} requests"
+            );
+            for i in &deletions {
+                assert!(
+                    fake.revoked.contains(i),
+                    "session {i} deleted before revoked"
+                );
+            }
+            let (left_r, left_d) = leave(fake.calls.len(), &revocations, &deletions);
+            fake.revoked
+                .extend(revocations.iter().filter(|i| !left_r.contains(i)));
+            fake.deleted
+                .extend(deletions.iter().filter(|i| !left_d.contains(i)));
+            fake.calls.push((revocations, deletions));
+            std::future::ready(Ok((left_r, left_d)))
+        })
+        .await;
+        (result, fake.into_inner())
+    }
+
+    fn nothing_left(_: usize, _: &[usize], _: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        (Vec::new(), Vec::new())
+    }
+
+    #[tokio::test]
+    async fn every_session_is_revoked_then_deleted_in_batches_of_25() {
+        for (count, calls) in [(0, 0), (1, 2), (12, 2), (13, 2), (25, 2), (30, 3), (100, 8)] {
+            let (result, fake) = end_with(count, nothing_left).await;
+            result.unwrap();
+            let all: HashSet<usize> = (0..count).collect();
+            assert_eq!(fake.revoked, all, "{count}");
+            assert_eq!(fake.deleted, all, "{count}");
+            assert_eq!(fake.calls.len(), calls, "{count} sessions");
+        }
+        // 30: the first call revokes 25, the second the other 5 and deletes 20.
+        let (_, fake) = end_with(30, nothing_left).await;
+        let sizes: Vec<(usize, usize)> =
+            fake.calls.iter().map(|(r, d)| (r.len(), d.len())).collect();
+        assert_eq!(sizes, [(25, 0), (5, 20), (0, 10)]);
+    }
+
+    #[tokio::test]
+    async fn unprocessed_requests_are_sent_again() {
+        // The first three calls leave every other request unprocessed.
+        let (result, fake) = end_with(30, |call, revocations, deletions| {
+            let odd = |v: &[usize]| v.iter().copied().skip(1).step_by(2).collect();
+            if call < 3 {
+                (odd(revocations), odd(deletions))
+            } else {
+                (Vec::new(), Vec::new())
+            }
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(fake.revoked.len(), 30);
+        assert_eq!(fake.deleted.len(), 30);
+    }
+
+    #[tokio::test]
+    async fn writes_left_unprocessed_after_the_retries_are_an_error() {
+        // Nothing is ever processed: no session is deleted, and the answer is an error.
+        let (result, fake) = end_with(30, |_, r, d| (r.to_vec(), d.to_vec())).await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+        assert_eq!(fake.calls.len(), 1 + BATCH_WRITE_RETRIES as usize);
+        assert!(fake.revoked.is_empty() && fake.deleted.is_empty());
+        // Every session revoked but one deletion never processed: still an error (the
+        // session would stay listed), though its tokens are refused.
+        let (result, fake) = end_with(3, |_, _, d| {
+            (Vec::new(), d.iter().copied().filter(|&i| i == 1).collect())
+        })
+        .await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+        assert_eq!(fake.revoked.len(), 3);
+        assert_eq!(fake.deleted, HashSet::from([0, 2]));
+    }
 }

@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use wristband_core::store::{LoginThrottleStore, RevocationStore, SessionStore, UserStore};
+use wristband_core::store::{
+    LoginThrottleStore, RevocationStore, SessionEnder, SessionStore, UserStore,
+};
 use wristband_core::{Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 use wristband_dynamodb::{
-    DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessions, DynamoDbUsers,
+    DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder, DynamoDbSessions,
+    DynamoDbUsers,
 };
 use wristband_http::{ApiError, Cors};
 
@@ -50,6 +53,9 @@ pub struct App {
     pub users: Arc<dyn UserStore>,
     pub revocations: Arc<dyn RevocationStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// Ends sessions in both tables at once (logout everywhere, password change,
+    /// `DELETE /sessions/{sid}`).
+    pub ender: Arc<dyn SessionEnder>,
     /// Failed-login counts (login throttling).
     pub throttle: Arc<dyn LoginThrottleStore>,
 }
@@ -81,7 +87,15 @@ impl App {
                 client.clone(),
                 tables.revoked_tokens.clone(),
             )),
-            Arc::new(DynamoDbSessions::new(client.clone(), tables.sessions)),
+            Arc::new(DynamoDbSessions::new(
+                client.clone(),
+                tables.sessions.clone(),
+            )),
+            Arc::new(DynamoDbSessionEnder::new(
+                client.clone(),
+                tables.revoked_tokens.clone(),
+                tables.sessions,
+            )),
             Arc::new(DynamoDbLoginThrottle::new(client, tables.revoked_tokens)),
             keys,
         )
@@ -92,6 +106,7 @@ impl App {
         users: Arc<dyn UserStore>,
         revocations: Arc<dyn RevocationStore>,
         sessions: Arc<dyn SessionStore>,
+        ender: Arc<dyn SessionEnder>,
         throttle: Arc<dyn LoginThrottleStore>,
         keys: Keys,
     ) -> Result<Self, ConfigError> {
@@ -113,6 +128,7 @@ impl App {
             users,
             revocations,
             sessions,
+            ender,
             throttle,
         })
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{tokens_of, Backend, Harness, Tokens, PASSWORD};
 use serde_json::json;
+use wristband_core::ids::now_secs;
 use wristband_core::TokenType;
 use wristband_test_support::{forge, request};
 
@@ -21,6 +22,8 @@ on_both_backends!(
     ending_someone_elses_session_is_404,
     password_change_needs_a_fresh_token_and_ends_other_sessions,
     password_change_validates_input,
+    logout_all_ends_more_sessions_than_one_batch_holds,
+    password_change_ends_more_sessions_than_one_batch_holds,
 );
 
 async fn refresh_ok(h: &Harness, refresh: &str) -> Tokens {
@@ -138,6 +141,75 @@ async fn logout_all_refuses_every_earlier_token_of_the_user_only(backend: Backen
     assert_eq!(h.protected(&again.access).await.status, 200);
     let r = h.with_token("GET", "/logout/all", &again.access, "").await;
     r.assert_error(405, "method_not_allowed");
+}
+
+/// More sessions than one BatchWriteItem takes (25 requests, and each session needs two).
+const MANY_SESSIONS: usize = 30;
+
+/// A user with [`MANY_SESSIONS`] sessions, all listed.
+async fn user_with_many_sessions(h: &Harness) -> (String, Vec<Tokens>) {
+    let (name, first) = h.user_with_tokens().await;
+    let mut all = vec![first];
+    for _ in 1..MANY_SESSIONS {
+        all.push(h.login_ok(&name, PASSWORD).await);
+    }
+    let r = h.with_token("GET", "/sessions", &all[0].access, "").await;
+    assert_eq!(r.json["sessions"].as_array().unwrap().len(), MANY_SESSIONS);
+    (name, all)
+}
+
+async fn logout_all_ends_more_sessions_than_one_batch_holds(backend: Backend) {
+    let h = backend.app().await;
+    let (name, all) = user_with_many_sessions(&h).await;
+    let r = h
+        .with_token("POST", "/logout/all", &all[0].access, "")
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    for tokens in &all {
+        h.protected(&tokens.access)
+            .await
+            .assert_error(401, "token_revoked");
+        h.refresh(&tokens.refresh)
+            .await
+            .assert_error(401, "token_revoked");
+    }
+    assert!(h
+        .app
+        .sessions
+        .list(&name, now_secs())
+        .await
+        .unwrap()
+        .is_empty());
+    // A new login lists only itself.
+    let again = h.login_ok(&name, PASSWORD).await;
+    let r = h.with_token("GET", "/sessions", &again.access, "").await;
+    let list = r.json["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["current"], true);
+}
+
+async fn password_change_ends_more_sessions_than_one_batch_holds(backend: Backend) {
+    // Unlike logout-all, no cutoff: only the sessions' own revocations refuse their tokens.
+    let h = backend.app().await;
+    let (_, all) = user_with_many_sessions(&h).await;
+    let (here, others) = all.split_last().unwrap();
+    let body =
+        json!({"old_password": PASSWORD, "new_password": "a brand new passphrase"}).to_string();
+    let r = h.with_token("POST", "/password", &here.access, &body).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    for tokens in others {
+        h.protected(&tokens.access)
+            .await
+            .assert_error(401, "token_revoked");
+        h.refresh(&tokens.refresh)
+            .await
+            .assert_error(401, "token_revoked");
+    }
+    assert_eq!(h.protected(&here.access).await.status, 200);
+    let r = h.with_token("GET", "/sessions", &here.access, "").await;
+    let list = r.json["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["current"], true);
 }
 
 async fn sessions_are_listed_and_ended(backend: Backend) {

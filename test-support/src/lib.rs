@@ -11,7 +11,10 @@ use base64::Engine as _;
 use serde::Serialize;
 use wristband_core::{Authenticator, Config, TokenVerifier};
 
-pub use memory::{InMemoryLoginThrottle, InMemoryRevokedTokens, InMemorySessions, InMemoryUsers};
+pub use memory::{
+    InMemoryLoginThrottle, InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions,
+    InMemoryUsers,
+};
 pub use requests::*;
 
 /// The test signing secret (HS256, 40 bytes).

@@ -2,14 +2,14 @@
 //! Never linked into a function.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use wristband_core::config::ThrottlePolicy;
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionRecord,
-    SessionStore, ThrottleState, UserRecord, UserStore,
+    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionEnder,
+    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -244,5 +244,36 @@ impl SessionStore for InMemorySessions {
             });
         }
         Ok(Rotation::Reused)
+    }
+}
+
+/// Ends sessions on the in-memory stores: each session's revocation, then its deletion,
+/// as the DynamoDB store orders them (a session never leaves the list before it is revoked).
+pub struct InMemorySessionEnder {
+    revocations: Arc<InMemoryRevokedTokens>,
+    sessions: Arc<InMemorySessions>,
+}
+
+impl InMemorySessionEnder {
+    pub fn new(revocations: Arc<InMemoryRevokedTokens>, sessions: Arc<InMemorySessions>) -> Self {
+        Self {
+            revocations,
+            sessions,
+        }
+    }
+}
+
+#[async_trait]
+impl SessionEnder for InMemorySessionEnder {
+    async fn end_sessions(&self, sessions: &[SessionRecord]) -> Result<(), StoreError> {
+        for session in sessions {
+            self.revocations
+                .revoke_session(&session.sid, session.expires_at)
+                .await?;
+            self.sessions
+                .delete(&session.username, &session.sid)
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -57,13 +57,9 @@ pub struct Message {
     pub message: &'static str,
 }
 
-/// Ends sessions: their tokens are refused from now on and they leave the list.
+/// Ends sessions: their tokens are refused from now on and they leave the list (each
+/// only after its revocation is written; in batches on DynamoDB).
 async fn end_sessions(app: &App, sessions: &[SessionRecord]) -> Result<(), ApiError> {
-    for session in sessions {
-        app.revocations
-            .revoke_session(&session.sid, session.expires_at)
-            .await?;
-        app.sessions.delete(&session.username, &session.sid).await?;
-    }
+    app.ender.end_sessions(sessions).await?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use wristband_dynamodb::ensure_tables;
 use wristband_http::{respond, Endpoint, Guard};
 use wristband_test_support::{
     bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryRevokedTokens,
-    InMemorySessions, InMemoryUsers,
+    InMemorySessionEnder, InMemorySessions, InMemoryUsers,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -203,11 +203,14 @@ pub struct Tokens {
 
 /// The same logic as production on in-memory stores.
 pub fn in_memory_app(config: Config) -> App {
+    let revocations = Arc::<InMemoryRevokedTokens>::default();
+    let sessions = Arc::<InMemorySessions>::default();
     App::new(
         config,
         Arc::<InMemoryUsers>::default(),
-        Arc::<InMemoryRevokedTokens>::default(),
-        Arc::<InMemorySessions>::default(),
+        revocations.clone(),
+        sessions.clone(),
+        Arc::new(InMemorySessionEnder::new(revocations, sessions)),
         Arc::<InMemoryLoginThrottle>::default(),
         Keys::ISSUE_AND_VERIFY,
     )
