@@ -358,9 +358,9 @@ async fn authorization_header_variants() {
     assert_eq!(status, 400);
 }
 
-/// lambda_http builds the request URI from these headers with an `unwrap`: a value that
-/// cannot be part of a URL would abort the function process. Answered 400, and the
-/// function still answers afterwards.
+/// lambda_http's own event conversion unwraps a URL parse of these headers: a value that
+/// is no part of a URL aborted the function process. wristband converts events itself and
+/// reads neither header, so such requests are served as any other.
 #[tokio::test]
 async fn hostile_host_and_forwarded_proto() {
     let (access, _) = victim().await;
@@ -369,7 +369,7 @@ async fn hostile_host_and_forwarded_proto() {
         ("host", "[::1"),
         ("x-forwarded-proto", "x y"),
     ] {
-        for path in ["/protected", "/login", "/sessions/abc", "/nowhere"] {
+        for (path, expected) in [("/protected", 200), ("/me", 200), ("/nowhere", 404)] {
             let r = client()
                 .get(format!("{}{path}", base()))
                 .header("authorization", format!("Bearer {access}"))
@@ -379,20 +379,9 @@ async fn hostile_host_and_forwarded_proto() {
                 .unwrap();
             let status = r.status().as_u16();
             let body: Value = r.json().await.unwrap_or(Value::Null);
-            assert_eq!(status, 400, "{name}: {value} on {path}: {body}");
-            assert_eq!(
-                body["error"], "invalid_request",
-                "{name}: {value} on {path}"
-            );
+            assert_eq!(status, expected, "{name}: {value} on {path}: {body}");
         }
     }
-    let r = client()
-        .get(format!("{}/protected", base()))
-        .header("authorization", format!("Bearer {access}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "the function still answers");
 }
 
 #[tokio::test]

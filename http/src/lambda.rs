@@ -2,10 +2,13 @@
 
 use std::future::Future;
 
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use lambda_http::http::header;
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, LambdaEvent, Request, RequestExt, Response};
+use base64::Engine as _;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::http::{header, HeaderValue, Uri};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Context, LambdaEvent, Request, RequestExt, Response};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::ApiError;
 use crate::response::{error_response, respond, Cors, Reply};
@@ -32,51 +35,47 @@ where
     // lambda_runtime directly rather than lambda_http::run, which re-decodes every text
     // body by charset through encoding_rs (~150 KB per binary); our bodies are UTF-8 JSON.
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: LambdaEvent<LambdaRequest>| async move {
-            if conversion_would_panic(&event.payload) {
-                let err = ApiError::invalid_request(
-                    "The request's Host, X-Forwarded-Proto, path and query must form a \
-                     valid URL, and a base64 body must be valid base64",
-                );
-                return Ok(api_gateway_response(error_response(&err)));
-            }
-            let req = Request::from(event.payload).with_lambda_context(event.context);
-            let (cors, state, handler) = shared;
-            let response = respond(endpoints, cors, req, |endpoint, req| {
-                handler(state, endpoint, req)
-            })
-            .await;
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let response = match http_request(event.payload, event.context) {
+                Ok(req) => {
+                    let (cors, state, handler) = shared;
+                    respond(endpoints, cors, req, |endpoint, req| {
+                        handler(state, endpoint, req)
+                    })
+                    .await
+                }
+                Err(err) => error_response(&err),
+            };
             Ok::<_, std::convert::Infallible>(api_gateway_response(response))
         },
     ))
     .await
 }
 
-/// Whether lambda_http's conversion of `event` into a `Request` would panic, which under
-/// `panic = "abort"` kills the process. It unwraps three things a client can shape:
-/// `Url::parse` of the `Host` (else the API's domain) and `X-Forwarded-Proto` headers with
-/// the path (and the stage, unless `$default`), `http::Uri` of that URL with the raw query
-/// appended, and the base64 decoding of a body marked base64. API Gateway sets both
-/// headers itself and encodes bodies correctly; `cargo lambda watch` passes the client's
-/// headers, and a hand-written event can hold anything. `serve` answers 400 instead.
-pub fn conversion_would_panic(event: &LambdaRequest) -> bool {
-    #[allow(irrefutable_let_patterns)] // only the HTTP API payload is compiled in
-    let LambdaRequest::ApiGatewayV2(event) = event
-    else {
-        return false;
-    };
-    if event.is_base64_encoded {
-        use base64::Engine as _;
-        let body = event.body.as_deref().unwrap_or_default();
-        if base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .is_err()
-        {
-            return true;
-        }
-    }
-    // The path as lambda_http's `apigw_path_with_stage` makes it.
-    let raw_path = event.raw_path.as_deref().unwrap_or_default();
+/// Bytes a URI path cannot hold as they are (the WHATWG URL path set: controls, space,
+/// `"#<>?` and backquote, braces, and everything beyond ASCII), percent-encoded as a URL
+/// parser would.
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// The `Request` for an HTTP API (payload 2.0) event, as lambda_http's own conversion
+/// makes it (method, path with the stage unless `$default`, raw query, headers with the
+/// cookies, body, path parameters, stage variables, request context, Lambda context) but
+/// without what it unwraps: it parses `https://{Host}{path}` as a URL and panics when a
+/// client's `Host` or `X-Forwarded-Proto` is no part of one (`Host: a b`), or when a body
+/// marked base64 is not. Those are a 400 here. Only the path and query go into the URI
+/// (nothing reads the scheme or host from it), so the URL parser and its IDNA tables are
+/// not linked at all.
+pub fn http_request(event: ApiGatewayV2httpRequest, context: Context) -> Result<Request, ApiError> {
+    let raw_path = event.raw_path.unwrap_or_default();
     let path = match event.request_context.stage.as_deref() {
         Some(stage)
             if stage != "$default"
@@ -85,28 +84,50 @@ pub fn conversion_would_panic(event: &LambdaRequest) -> bool {
         {
             format!("/{stage}{raw_path}")
         }
-        _ => raw_path.to_owned(),
+        _ => raw_path.clone(),
     };
-    // And the URI as its `build_request_uri` makes it.
-    let header = |name: &str| event.headers.get(name).and_then(|v| v.to_str().ok());
-    let mut uri = match header("host").or(event.request_context.domain_name.as_deref()) {
-        Some(host) => {
-            let scheme = header("x-forwarded-proto").unwrap_or("https");
-            match url::Url::parse(&format!("{scheme}://{host}{path}")) {
-                Ok(url) => url.to_string(),
-                Err(_) => return true,
-            }
-        }
-        None => match url::Url::parse(&format!("http://localhost{path}")) {
-            Ok(url) => url.path().to_owned(),
-            Err(_) => return true,
-        },
-    };
-    if let Some(query) = event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
-        uri.push('?');
-        uri.push_str(query);
+    let mut uri = utf8_percent_encode(&path, PATH).to_string();
+    if !uri.starts_with('/') {
+        uri.insert(0, '/');
     }
-    lambda_http::http::Uri::try_from(uri).is_err()
+    let query_string_parameters = match event.raw_query_string.as_deref() {
+        Some(query) => {
+            if !query.is_empty() {
+                uri.push('?');
+                uri.push_str(query);
+            }
+            query.parse::<QueryMap>().unwrap_or_default()
+        }
+        None => event.query_string_parameters,
+    };
+    let uri = Uri::try_from(uri)
+        .map_err(|_| ApiError::invalid_request("The request's path or query is not valid"))?;
+    let body = match event.body {
+        None => Body::Empty,
+        Some(body) if event.is_base64_encoded => Body::from(
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|_| ApiError::invalid_request("The request body is not valid base64"))?,
+        ),
+        Some(body) => Body::from(body),
+    };
+    let mut headers = event.headers;
+    if let Some(cookies) = event.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookies.join("; ")) {
+            headers.insert(header::COOKIE, value);
+        }
+    }
+    let mut req = Request::new(body);
+    *req.method_mut() = event.request_context.http.method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
+    Ok(req
+        .with_raw_http_path(raw_path)
+        .with_query_string_parameters(query_string_parameters)
+        .with_path_parameters(QueryMap::from(event.path_parameters))
+        .with_stage_variables(QueryMap::from(event.stage_variables))
+        .with_request_context(RequestContext::ApiGatewayV2(event.request_context))
+        .with_lambda_context(context))
 }
 
 /// Logs the reason and gives the error back, for `main`: a function that cannot be
