@@ -2,6 +2,7 @@
 //! stores (`wristband_dynamodb::{timeouts, retries}`): connect 1 s, 1.5 s per attempt,
 //! 4 s in all, 3 attempts on outages and throttling, then fail closed.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use wristband_core::{ConfigError, StoreError};
 
 use crate::env::AwsEnv;
 use crate::sigv4::{self, Signer};
-use crate::tls::{self, Pool};
+use crate::tls::{self, Pool, Roots};
 
 /// DynamoDB answers the calls we make in a few hundred bytes; a bigger body is refused
 /// rather than buffered.
@@ -42,9 +43,11 @@ impl Default for Policy {
     }
 }
 
-/// One endpoint, one region, one set of keys, one connection pool: built once per process.
+/// One endpoint, one region, one set of keys, one connection pool: built once per process
+/// (the pool, and with it the TLS roots, on the first call).
 pub struct DynamoDbHttp {
-    pool: Pool<Full<Bytes>>,
+    pool: OnceLock<Pool<Full<Bytes>>>,
+    roots: Roots,
     endpoint: Uri,
     host: String,
     /// `None` without credentials in the environment: every call then fails (closed).
@@ -55,16 +58,12 @@ pub struct DynamoDbHttp {
 impl DynamoDbHttp {
     /// Region, endpoint and keys from the environment ([`AwsEnv`]), the platform's roots.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(AwsEnv::from_env(), tls::native_roots(), Policy::default())
+        Self::new(AwsEnv::from_env(), Roots::Platform, Policy::default())
     }
 
     /// Refuses an endpoint that is not `http(s)://host[:port][/]`: requests are signed
     /// for the path `/`.
-    pub fn new(
-        env: AwsEnv,
-        roots: rustls::RootCertStore,
-        policy: Policy,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(env: AwsEnv, roots: Roots, policy: Policy) -> Result<Self, ConfigError> {
         let endpoint = env.endpoint();
         let bad = || ConfigError::Invalid {
             name: "AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL)",
@@ -93,7 +92,8 @@ impl DynamoDbHttp {
             .build()
             .map_err(|_| bad())?;
         Ok(Self {
-            pool: tls::pool(tls::tls_config(roots), Some(policy.connect_timeout)),
+            pool: OnceLock::new(),
+            roots,
             endpoint,
             host,
             signer: env.credentials.map(|keys| Signer::new(env.region, keys)),
@@ -158,7 +158,13 @@ impl DynamoDbHttp {
         let request = request
             .header(AUTHORIZATION, signed.authorization)
             .body(Full::new(body.clone()))?;
-        let response = self.pool.request(request).await?;
+        let pool = self.pool.get_or_init(|| {
+            tls::pool(
+                tls::tls_config(self.roots.load()),
+                Some(self.policy.connect_timeout),
+            )
+        });
+        let response = pool.request(request).await?;
         let status = response.status();
         let answer = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
@@ -239,8 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn endpoints() {
-        let roots = rustls::RootCertStore::empty;
-        let ok = |e: &str| DynamoDbHttp::new(env(e), roots(), Policy::default());
+        let ok = |e: &str| DynamoDbHttp::new(env(e), Roots::Platform, Policy::default());
         let c = ok("http://127.0.0.1:8000").unwrap();
         assert_eq!(
             (c.endpoint.to_string().as_str(), c.host.as_str()),
@@ -263,7 +268,7 @@ mod tests {
     async fn no_credentials_fails_closed_without_a_request() {
         let c = DynamoDbHttp::new(
             env("http://127.0.0.1:9"),
-            rustls::RootCertStore::empty(),
+            Roots::Platform,
             Policy::default(),
         )
         .unwrap();

@@ -32,7 +32,12 @@ fn wire(endpoint: &str, table: &str) -> WireRevokedTokens {
             account_id: None,
         }),
     };
-    let http = DynamoDbHttp::new(env, rustls::RootCertStore::empty(), Policy::default()).unwrap();
+    let http = DynamoDbHttp::new(
+        env,
+        wristband_dynamodb_wire::tls::Roots::Platform,
+        Policy::default(),
+    )
+    .unwrap();
     WireRevokedTokens::new(Arc::new(http), table)
 }
 

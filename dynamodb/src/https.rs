@@ -8,7 +8,7 @@
 
 use std::error::Error;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
@@ -26,17 +26,21 @@ type BoxError = Box<dyn Error + Send + Sync>;
 
 /// An SDK `HttpClient` verifying servers against `roots`. One connection pool per
 /// distinct (connect, read) timeout pair the SDK asks for; wristband asks for one.
-pub fn client(roots: rustls::RootCertStore) -> SharedHttpClient {
+/// (The roots, and the TLS configuration, are loaded when the first pool is made: on the
+/// first request, not at start.)
+pub fn client(roots: Roots) -> SharedHttpClient {
     SharedHttpClient::new(Https {
-        tls: tls::tls_config(roots),
+        roots,
+        tls: OnceLock::new(),
         pools: Mutex::default(),
     })
 }
 
-pub use tls::native_roots;
+pub use tls::Roots;
 
 struct Https {
-    tls: rustls::ClientConfig,
+    roots: Roots,
+    tls: OnceLock<rustls::ClientConfig>,
     pools: Mutex<Vec<(Timeouts, SharedHttpConnector)>>,
 }
 
@@ -59,7 +63,8 @@ impl HttpClient for Https {
         if let Some((_, pool)) = pools.iter().find(|(k, _)| *k == key) {
             return pool.clone();
         }
-        let pool = SharedHttpConnector::new(Connector::new(self.tls.clone(), key));
+        let tls = self.tls.get_or_init(|| tls::tls_config(self.roots.load()));
+        let pool = SharedHttpConnector::new(Connector::new(tls.clone(), key));
         pools.push((key, pool.clone()));
         pool
     }

@@ -34,7 +34,7 @@ pub fn client_from_env() -> aws_sdk_dynamodb::Client {
 /// HTTPS (and plain HTTP for DynamoDB Local) on rustls with ring, verified against the
 /// platform's roots (see [`https`]).
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    https::client(https::native_roots())
+    https::client(https::Roots::Platform)
 }
 
 /// Short connect/read timeouts and an overall cap per operation.

@@ -101,7 +101,7 @@ async fn read_request(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<String
     Some(head)
 }
 
-fn dynamodb(endpoint: String, roots: rustls::RootCertStore) -> aws_sdk_dynamodb::Client {
+fn dynamodb(endpoint: String, roots: https::Roots) -> aws_sdk_dynamodb::Client {
     let env = AwsEnv {
         region: "eu-west-1".into(),
         endpoint_url: Some(endpoint),
@@ -126,10 +126,10 @@ fn dynamodb(endpoint: String, roots: rustls::RootCertStore) -> aws_sdk_dynamodb:
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
-fn trusting(cert: &rustls::pki_types::CertificateDer<'static>) -> rustls::RootCertStore {
+fn trusting(cert: &rustls::pki_types::CertificateDer<'static>) -> https::Roots {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.clone()).unwrap();
-    roots
+    https::Roots::Only(roots)
 }
 
 async fn get_item(
@@ -190,7 +190,7 @@ async fn a_server_the_roots_do_not_vouch_for_is_refused() {
     // The platform's roots do not include a certificate made a moment ago.
     let client = dynamodb(
         format!("https://localhost:{}", server.port),
-        https::native_roots(),
+        https::Roots::Platform,
     );
     let err = get_item(&client).await.expect_err("untrusted certificate");
     assert!(

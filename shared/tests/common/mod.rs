@@ -129,7 +129,7 @@ pub fn wire_client_for(endpoint: &str) -> wristband_dynamodb_wire::DynamoDbHttp 
     };
     wristband_dynamodb_wire::DynamoDbHttp::new(
         env,
-        rustls::RootCertStore::empty(),
+        wristband_dynamodb_wire::tls::Roots::Platform,
         wristband_dynamodb_wire::Policy::default(),
     )
     .expect("a DynamoDB endpoint")
