@@ -167,6 +167,15 @@ def main():
                 f"{fmt(ratio(r['p50_ms'], base))}x | {cpu} |")
         add("")
 
+    path = os.path.join(run, "revocation-read.json")
+    if os.path.exists(path):
+        rr = json.load(open(path))
+        add("| revocation read on DynamoDB Local (interleaved) | p50 ms |")
+        add("|---|---:|")
+        add(f"| BatchGetItem of the three keys (what wristband does) | {fmt(rr['batchget_three_keys_p50_ms'], 3)} |")
+        add(f"| GetItem of one key (a one-item design; the floor) | {fmt(rr['getitem_one_key_p50_ms'], 3)} |")
+        add("")
+
     colds = sorted(glob.glob(os.path.join(run, "coldstart-fn-*.json")))
     if colds:
         add("| cold start, launch -> first answer (release, x86_64) | median ms | max ms |")

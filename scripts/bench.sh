@@ -121,6 +121,10 @@ for round in $(seq 1 "$ROUNDS"); do
   tail -n 3 "$OUT/wristband-$round.txt"
 done
 
+wb_stage "revocation read: the three-key BatchGetItem against one GetItem"
+python3 bench/revocation_read.py --endpoint "$AWS_ENDPOINT_URL" --table "$REVOKED_TOKENS_TABLE" \
+  --n "$N" --json "$OUT/revocation-read.json" | tee "$OUT/revocation-read.txt"
+
 wb_stage "verifiers: /protected, /me and the authorizer, warm, one after another"
 python3 bench/verifiers.py "$WB" --n "$N" --json "$OUT/verifiers.json" | tee "$OUT/verifiers.txt"
 
