@@ -42,23 +42,28 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     let key = username
         .as_deref()
         .map(|name| throttle_key(name, input.client.source_ip.as_deref()));
-    let throttle = match (&key, &username) {
-        (Some(key), Some(name)) => {
-            let state = app.throttle.state(key, now_ms).await?;
-            if let Some(state) = state.filter(|s| s.blocks(now_ms)) {
-                // During the wait even the right password is refused, before argon2.
-                return Err(throttled(name, state.blocked_until_ms, now_ms));
+    // The throttling state and the user are independent reads: one round trip for both.
+    // A throttled attempt is refused before the password is looked at, user or not.
+    let throttle_state = async {
+        match &key {
+            Some(key) => app.throttle.state(key, now_ms).await,
+            None => Ok(None),
+        }
+    };
+    let user_lookup = async {
+        match &username {
+            Some(name) if input.password.chars().count() <= MAX_PASSWORD_CHARS => {
+                app.users.get(name).await
             }
-            state
+            _ => Ok(None),
         }
-        _ => None,
     };
-    let user = match &username {
-        Some(name) if input.password.chars().count() <= MAX_PASSWORD_CHARS => {
-            app.users.get(name).await?
+    let (throttle, user) = tokio::try_join!(throttle_state, user_lookup)?;
+    if let (Some(state), Some(name)) = (&throttle, &username) {
+        if state.blocks(now_ms) {
+            return Err(throttled(name, state.blocked_until_ms, now_ms));
         }
-        _ => None,
-    };
+    }
     let verified = app
         .passwords
         .verify(
