@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -28,9 +29,9 @@ def request(conn, method, path, body=None, headers=None):
 
 
 def cpu_seconds(function):
-    """(user, system) CPU seconds of every running process of `function`'s binary."""
+    """{pid: (user, system) CPU seconds} of every running process of `function`'s binary."""
     tick = os.sysconf("SC_CLK_TCK")
-    user = system = 0
+    found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -39,15 +40,33 @@ def cpu_seconds(function):
                 continue
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            user += int(fields[11])  # utime (field 14; fields[0] is field 3, the state)
-            system += int(fields[12])  # stime
+            # utime and stime (fields 14 and 15; fields[0] is field 3, the state)
+            found[pid] = (int(fields[11]) / tick, int(fields[12]) / tick)
         except (OSError, IndexError, ValueError):
             continue
-    return user / tick, system / tick
+    return found
 
 
-def timed(conn, n, method, path, body, headers, check, function):
-    for _ in range(min(50, n)):  # warm-up: every instance started, connections open
+def warm_instances(base, method, path, body, headers, instances=8, each=25):
+    """Requests on `instances` connections at once, so that the emulator starts every
+    instance of the function before the timed requests (a start-up is not a request)."""
+    url = urllib.parse.urlsplit(base)
+
+    def worker():
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        for _ in range(each):
+            request(conn, method, path, body, headers)
+
+    threads = [threading.Thread(target=worker) for _ in range(instances)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def timed(base, conn, n, method, path, body, headers, check, function):
+    warm_instances(base, method, path, body, headers)
+    for _ in range(min(50, n)):  # warm-up: connections open
         check(*request(conn, method, path, body, headers))
     cpu_before = cpu_seconds(function)
     times = []
@@ -58,7 +77,9 @@ def timed(conn, n, method, path, body, headers, check, function):
         check(status, data)
     cpu_after = cpu_seconds(function)
     times.sort()
-    user, system = (1e6 * (a - b) / n for a, b in zip(cpu_after, cpu_before))
+    # Instances started during the timed requests would add their start-up: counted apart.
+    both = cpu_before.keys() & cpu_after.keys()
+    user, system = (1e6 * sum(cpu_after[p][i] - cpu_before[p][i] for p in both) / n for i in (0, 1))
     return {
         "p50_ms": statistics.median(times),
         "p90_ms": times[int(len(times) * 0.9) - 1],
@@ -66,6 +87,8 @@ def timed(conn, n, method, path, body, headers, check, function):
         "cpu_us_per_request": user + system,
         "cpu_user_us_per_request": user,
         "cpu_system_us_per_request": system,
+        "instances": len(cpu_after),
+        "instances_started_while_timed": len(cpu_after.keys() - cpu_before.keys()),
     }
 
 
@@ -102,15 +125,16 @@ def main():
         "requestContext": {"http": {"method": "GET", "path": "/hello"}},
     })
     results = {
-        "protected": timed(conn, args.n, "GET", "/protected", None, bearer, ok_200, "protected"),
-        "me": timed(conn, args.n, "GET", "/me", None, bearer, ok_200, "me"),
-        "authorizer": timed(conn, args.n, "POST", "/2015-03-31/functions/authorizer/invocations",
+        "protected": timed(args.base, conn, args.n, "GET", "/protected", None, bearer, ok_200, "protected"),
+        "me": timed(args.base, conn, args.n, "GET", "/me", None, bearer, ok_200, "me"),
+        "authorizer": timed(args.base, conn, args.n, "POST", "/2015-03-31/functions/authorizer/invocations",
                             event, ct, allowed, "authorizer"),
     }
     for name, r in results.items():
         print(f"{name:11} p50 {r['p50_ms']:.2f} ms  p90 {r['p90_ms']:.2f} ms  ({r['n']} sequential)"
               f"  CPU {r['cpu_us_per_request']:.0f} us/request"
-              f" ({r['cpu_user_us_per_request']:.0f} user + {r['cpu_system_us_per_request']:.0f} sys)")
+              f" ({r['cpu_user_us_per_request']:.0f} user + {r['cpu_system_us_per_request']:.0f} sys),"
+              f" {r['instances']} instances ({r['instances_started_while_timed']} started while timed)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
