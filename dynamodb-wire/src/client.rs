@@ -93,7 +93,12 @@ impl DynamoDbHttp {
             .map_err(|_| bad())?;
         Ok(Self {
             pool: OnceLock::new(),
-            roots,
+            // Plain HTTP (DynamoDB Local) never needs the platform's roots.
+            roots: if scheme == "http" {
+                Roots::Only(rustls::RootCertStore::empty())
+            } else {
+                roots
+            },
             endpoint,
             host,
             signer: env.credentials.map(|keys| Signer::new(env.region, keys)),
