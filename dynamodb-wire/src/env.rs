@@ -83,6 +83,20 @@ impl AwsEnv {
         }
     }
 
+    /// DynamoDB Local at `endpoint` with the keys it ignores (for tests and tools).
+    pub fn dynamodb_local(endpoint: &str) -> Self {
+        Self {
+            region: DEFAULT_REGION.to_owned(),
+            endpoint_url: Some(endpoint.to_owned()),
+            credentials: Some(Credentials {
+                access_key_id: "dummy".into(),
+                secret_access_key: "dummy".into(),
+                session_token: None,
+                account_id: None,
+            }),
+        }
+    }
+
     /// The configured endpoint, else DynamoDB's regional HTTPS endpoint (the `aws`,
     /// `aws-cn` and `aws-us-gov` partitions; set `AWS_ENDPOINT_URL_DYNAMODB` elsewhere).
     pub fn endpoint(&self) -> String {

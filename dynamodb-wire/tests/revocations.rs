@@ -10,7 +10,8 @@ use wristband_core::ids::random_id;
 use wristband_core::store::{RevocationCheck, RevocationStore};
 use wristband_core::{Claims, StoreError, TokenType};
 use wristband_dynamodb::{ensure_tables, DynamoDbRevokedTokens};
-use wristband_dynamodb_wire::env::{AwsEnv, Credentials};
+use wristband_dynamodb_wire::env::AwsEnv;
+use wristband_dynamodb_wire::tls::Roots;
 use wristband_dynamodb_wire::{DynamoDbHttp, Policy, WireRevokedTokens};
 
 const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
@@ -22,22 +23,8 @@ fn endpoint() -> String {
 }
 
 fn wire(endpoint: &str, table: &str) -> WireRevokedTokens {
-    let env = AwsEnv {
-        region: "us-east-1".into(),
-        endpoint_url: Some(endpoint.into()),
-        credentials: Some(Credentials {
-            access_key_id: "dummy".into(),
-            secret_access_key: "dummy".into(),
-            session_token: None,
-            account_id: None,
-        }),
-    };
-    let http = DynamoDbHttp::new(
-        env,
-        wristband_dynamodb_wire::tls::Roots::Platform,
-        Policy::default(),
-    )
-    .unwrap();
+    let env = AwsEnv::dynamodb_local(endpoint);
+    let http = DynamoDbHttp::new(env, Roots::Platform, Policy::default()).unwrap();
     WireRevokedTokens::new(Arc::new(http), table)
 }
 

@@ -116,19 +116,8 @@ pub fn unreachable(dead_endpoint: &str) -> Harness {
 
 /// The verifier functions' DynamoDB client (no SDK) for any endpoint, production's policy.
 pub fn wire_client_for(endpoint: &str) -> wristband_dynamodb_wire::DynamoDbHttp {
-    use wristband_dynamodb_wire::env::{AwsEnv, Credentials};
-    let env = AwsEnv {
-        region: "us-east-1".into(),
-        endpoint_url: Some(endpoint.into()),
-        credentials: Some(Credentials {
-            access_key_id: "dummy".into(),
-            secret_access_key: "dummy".into(),
-            session_token: None,
-            account_id: None,
-        }),
-    };
     wristband_dynamodb_wire::DynamoDbHttp::new(
-        env,
+        wristband_dynamodb_wire::env::AwsEnv::dynamodb_local(endpoint),
         wristband_dynamodb_wire::tls::Roots::Platform,
         wristband_dynamodb_wire::Policy::default(),
     )
