@@ -1,5 +1,5 @@
-//! Signed calls to DynamoDB's JSON protocol, with the same failure policy as the SDK
-//! stores (`wristband_dynamodb::{timeouts, retries}`): connect 1 s, 1.5 s per attempt,
+//! Signed calls to DynamoDB's JSON protocol, with wristband's failure policy ([`Policy`],
+//! which the SDK stores' client is configured from too): connect 1 s, 1.5 s per attempt,
 //! 4 s in all, 3 attempts on outages and throttling, then fail closed.
 
 use std::sync::OnceLock;
@@ -19,7 +19,8 @@ use crate::tls::{self, Pool, Roots};
 /// rather than buffered.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 
-/// How long and how often to try. [`Policy::default`] is what the functions use.
+/// How long and how often to try. [`Policy::default`] is what every function uses, with
+/// this client or through the SDK (`wristband_dynamodb::{timeouts, retries}`).
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub connect_timeout: Duration,
@@ -205,18 +206,22 @@ fn error_code(answer: &[u8]) -> &str {
         .map_or("", |kind| kind.rsplit('#').next().unwrap_or(kind))
 }
 
-/// What the SDK stores count as an outage (see `wristband_dynamodb`'s `classify`).
+/// The DynamoDB error codes that mean an outage or throttling, not a mistake of ours:
+/// retried, then `Unavailable` (a 503 or a deny). The SDK stores classify by this too.
+pub fn is_outage_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+    )
+}
+
 fn retryable(status: StatusCode, code: &str) -> bool {
-    status.is_server_error()
-        || matches!(
-            code,
-            "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "InternalServerError"
-                | "ServiceUnavailable"
-                | "ServiceUnavailableException"
-        )
+    status.is_server_error() || is_outage_code(code)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
-pub use client::{DynamoDbHttp, Policy};
+pub use client::{is_outage_code, DynamoDbHttp, Policy};
 pub use revocations::WireRevokedTokens;
 
 /// The verifier's wiring: the verification keys from `config` and the revocation table

@@ -9,10 +9,9 @@ pub mod aws;
 pub mod https;
 mod store;
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use wristband_dynamodb_wire::Policy;
 
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
@@ -37,20 +36,23 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     https::client(https::Roots::Platform)
 }
 
-/// Short connect/read timeouts and an overall cap per operation.
+/// Short connect/read timeouts and an overall cap per operation: wristband's [`Policy`],
+/// as the SDK takes it.
 pub fn timeouts() -> TimeoutConfig {
+    let policy = Policy::default();
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(1000))
-        .read_timeout(Duration::from_millis(1500))
-        .operation_attempt_timeout(Duration::from_millis(1500))
-        .operation_timeout(Duration::from_secs(4))
+        .connect_timeout(policy.connect_timeout)
+        .read_timeout(policy.attempt_timeout)
+        .operation_attempt_timeout(policy.attempt_timeout)
+        .operation_timeout(policy.total_timeout)
         .build()
 }
 
 /// Bounded retries with short backoff (throttling and transient network errors).
 pub fn retries() -> RetryConfig {
+    let policy = Policy::default();
     RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(50))
-        .with_max_backoff(Duration::from_millis(500))
+        .with_max_attempts(policy.max_attempts)
+        .with_initial_backoff(policy.initial_backoff)
+        .with_max_backoff(policy.max_backoff)
 }

@@ -22,6 +22,7 @@ use wristband_core::{Claims, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
+use wristband_dynamodb_wire::is_outage_code;
 use wristband_dynamodb_wire::schema::*;
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -57,17 +58,7 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
-        SdkError::ServiceError(e) => matches!(
-            e.err().code(),
-            Some(
-                "ProvisionedThroughputExceededException"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "InternalServerError"
-                    | "ServiceUnavailable"
-                    | "ServiceUnavailableException"
-            )
-        ),
+        SdkError::ServiceError(e) => e.err().code().is_some_and(is_outage_code),
         _ => false,
     };
     if unavailable {
