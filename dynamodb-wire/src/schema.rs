@@ -13,9 +13,9 @@ pub const CREATION_ID: &str = "creation_id";
 pub const JTI: &str = "jti";
 pub const EXPIRES_AT: &str = "expires_at";
 pub const REVOKED_BEFORE: &str = "revoked_before";
-pub const SESSION_KEY_PREFIX: &str = "sid#";
-pub const USER_KEY_PREFIX: &str = "user#";
-pub const THROTTLE_KEY_PREFIX: &str = "throttle#";
+const SESSION_KEY_PREFIX: &str = "sid#";
+const USER_KEY_PREFIX: &str = "user#";
+const THROTTLE_KEY_PREFIX: &str = "throttle#";
 pub const FAILURES: &str = "failures";
 pub const BLOCKED_UNTIL_MS: &str = "blocked_until_ms";
 // sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
@@ -27,14 +27,26 @@ pub const REFRESH_JTI: &str = "refresh_jti";
 pub const PREVIOUS_REFRESH_JTI: &str = "previous_refresh_jti";
 pub const ROTATED_AT: &str = "rotated_at";
 
+/// The revoked-tokens key of an ended session.
+pub fn session_key(sid: &str) -> String {
+    format!("{SESSION_KEY_PREFIX}{sid}")
+}
+
+/// The revoked-tokens key of a user's "logged out everywhere" cutoff.
+pub fn user_key(username: &str) -> String {
+    format!("{USER_KEY_PREFIX}{username}")
+}
+
+/// The revoked-tokens key of a throttling key's failed-login count (`key` is
+/// `wristband_core::store::throttle_key`'s: username and source address).
+pub fn throttle_item_key(key: &str) -> String {
+    format!("{THROTTLE_KEY_PREFIX}{key}")
+}
+
 /// The revocation table's keys a token is checked against, in this order: its `jti`,
 /// its session, its user's cutoff.
 pub fn revocation_keys(jti: &str, sid: &str, sub: &str) -> [String; 3] {
-    [
-        jti.to_owned(),
-        format!("{SESSION_KEY_PREFIX}{sid}"),
-        format!("{USER_KEY_PREFIX}{sub}"),
-    ]
+    [jti.to_owned(), session_key(sid), user_key(sub)]
 }
 
 /// What one revocation item says about a token issued at `iat`, checked at `now`:

@@ -288,8 +288,7 @@ impl RevocationStore for DynamoDbRevokedTokens {
     }
 
     async fn revoke_session(&self, sid: &str, expires_at: u64) -> Result<(), StoreError> {
-        self.put(format!("{SESSION_KEY_PREFIX}{sid}"), expires_at, None)
-            .await
+        self.put(session_key(sid), expires_at, None).await
     }
 
     async fn revoke_user_tokens_before(
@@ -298,12 +297,7 @@ impl RevocationStore for DynamoDbRevokedTokens {
         cutoff: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        self.put(
-            format!("{USER_KEY_PREFIX}{username}"),
-            expires_at,
-            Some(cutoff),
-        )
-        .await
+        self.put(user_key(username), expires_at, Some(cutoff)).await
     }
 }
 
@@ -351,7 +345,7 @@ impl LoginThrottleStore for DynamoDbLoginThrottle {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(JTI, s(format!("{THROTTLE_KEY_PREFIX}{key}")))
+            .key(JTI, s(throttle_item_key(key)))
             .consistent_read(true)
             .send()
             .await
@@ -365,7 +359,7 @@ impl LoginThrottleStore for DynamoDbLoginThrottle {
         now_ms: u64,
         policy: &ThrottlePolicy,
     ) -> Result<FailureCount, StoreError> {
-        let item_key = format!("{THROTTLE_KEY_PREFIX}{key}");
+        let item_key = throttle_item_key(key);
         let now_secs = now_ms / 1000;
         // Optimistic: assume no count yet; a failed condition hands back the real one.
         let mut current: Option<ThrottleState> = None;
@@ -437,7 +431,7 @@ impl LoginThrottleStore for DynamoDbLoginThrottle {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(JTI, s(format!("{THROTTLE_KEY_PREFIX}{key}")))
+            .key(JTI, s(throttle_item_key(key)))
             .send()
             .await
             .map_err(classify)?;
@@ -652,7 +646,7 @@ impl DynamoDbSessionEnder {
         deletions: Vec<usize>,
     ) -> Result<(Vec<usize>, Vec<usize>), StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(Box::new(e));
-        let revocation_key = |i: usize| format!("{SESSION_KEY_PREFIX}{}", sessions[i].sid);
+        let revocation_key = |i: usize| session_key(&sessions[i].sid);
         let mut request = self.client.batch_write_item();
         if !revocations.is_empty() {
             let puts = revocations
