@@ -5,7 +5,7 @@ use wristband_core::Claims;
 use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
-use super::{end_sessions, Message};
+use super::Message;
 use crate::app::App;
 
 pub struct Input {
@@ -22,7 +22,7 @@ pub async fn logout_all(app: &App, input: Input) -> Result<Message, ApiError> {
         .revoke_user_tokens_before(&claims.sub, now, until)
         .await?;
     let sessions = app.sessions.list(&claims.sub, now).await?;
-    end_sessions(app, &sessions).await?;
+    app.ender.end_sessions(&sessions).await?;
     if !sessions.iter().any(|s| s.sid == claims.sid) {
         app.revocations.revoke_session(&claims.sid, until).await?;
     }

@@ -10,7 +10,6 @@ pub mod register;
 pub mod sessions;
 
 use serde::Serialize;
-use wristband_core::store::SessionRecord;
 use wristband_core::TokenPair;
 use wristband_http::ApiError;
 
@@ -55,11 +54,4 @@ impl TokenResponse {
 #[derive(Debug, Serialize)]
 pub struct Message {
     pub message: &'static str,
-}
-
-/// Ends sessions: their tokens are refused from now on and they leave the list (each
-/// only after its revocation is written; in batches on DynamoDB).
-async fn end_sessions(app: &App, sessions: &[SessionRecord]) -> Result<(), ApiError> {
-    app.ender.end_sessions(sessions).await?;
-    Ok(())
 }

@@ -6,7 +6,7 @@ use wristband_core::Claims;
 use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
-use super::{end_sessions, Message};
+use super::Message;
 use crate::app::App;
 use crate::password::check_password_policy;
 
@@ -42,7 +42,7 @@ pub async fn change_password(app: &App, input: Input) -> Result<Message, ApiErro
         .into_iter()
         .filter(|s| s.sid != claims.sid)
         .collect();
-    end_sessions(app, &others).await?;
+    app.ender.end_sessions(&others).await?;
     audit::record(Event::PasswordChanged)
         .username(&claims.sub)
         .sid(&claims.sid)

@@ -6,7 +6,6 @@ use wristband_core::Claims;
 use wristband_http::audit::{self, Event};
 use wristband_http::ApiError;
 
-use super::end_sessions;
 use crate::app::App;
 
 #[derive(Debug, Serialize)]
@@ -63,7 +62,7 @@ pub async fn end(app: &App, input: EndInput) -> Result<(), ApiError> {
     else {
         return Err(not_found());
     };
-    end_sessions(app, &[session]).await?;
+    app.ender.end_sessions(&[session]).await?;
     audit::record(Event::SessionEnded)
         .username(&input.access.sub)
         .sid(&input.sid)
