@@ -166,12 +166,7 @@ async fn logout_all_ends_more_sessions_than_one_batch_holds(backend: Backend) {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     for tokens in &all {
-        h.protected(&tokens.access)
-            .await
-            .assert_error(401, "token_revoked");
-        h.refresh(&tokens.refresh)
-            .await
-            .assert_error(401, "token_revoked");
+        h.assert_session_revoked(tokens).await;
     }
     assert!(h
         .app
@@ -182,10 +177,7 @@ async fn logout_all_ends_more_sessions_than_one_batch_holds(backend: Backend) {
         .is_empty());
     // A new login lists only itself.
     let again = h.login_ok(&name, PASSWORD).await;
-    let r = h.with_token("GET", "/sessions", &again.access, "").await;
-    let list = r.json["sessions"].as_array().unwrap();
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["current"], true);
+    h.assert_only_current_session(&again.access).await;
 }
 
 async fn password_change_ends_more_sessions_than_one_batch_holds(backend: Backend) {
@@ -198,18 +190,10 @@ async fn password_change_ends_more_sessions_than_one_batch_holds(backend: Backen
     let r = h.with_token("POST", "/password", &here.access, &body).await;
     assert_eq!(r.status, 200, "{r:?}");
     for tokens in others {
-        h.protected(&tokens.access)
-            .await
-            .assert_error(401, "token_revoked");
-        h.refresh(&tokens.refresh)
-            .await
-            .assert_error(401, "token_revoked");
+        h.assert_session_revoked(tokens).await;
     }
     assert_eq!(h.protected(&here.access).await.status, 200);
-    let r = h.with_token("GET", "/sessions", &here.access, "").await;
-    let list = r.json["sessions"].as_array().unwrap();
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["current"], true);
+    h.assert_only_current_session(&here.access).await;
 }
 
 async fn sessions_are_listed_and_ended(backend: Backend) {
@@ -242,12 +226,7 @@ async fn sessions_are_listed_and_ended(backend: Backend) {
     let path = format!("/sessions/{sid_two}");
     let r = h.with_token("DELETE", &path, &one.access, "").await;
     assert_eq!(r.status, 204, "{r:?}");
-    h.protected(&two.access)
-        .await
-        .assert_error(401, "token_revoked");
-    h.refresh(&two.refresh)
-        .await
-        .assert_error(401, "token_revoked");
+    h.assert_session_revoked(&two).await;
     assert_eq!(h.protected(&one.access).await.status, 200);
 
     let r = h.with_token("GET", "/sessions", &one.access, "").await;
@@ -303,12 +282,7 @@ async fn password_change_needs_a_fresh_token_and_ends_other_sessions(backend: Ba
     let r = h.with_token("POST", "/password", &here.access, &body).await;
     assert_eq!(r.status, 200, "{r:?}");
     // Other sessions end; this one goes on.
-    h.protected(&elsewhere.access)
-        .await
-        .assert_error(401, "token_revoked");
-    h.refresh(&elsewhere.refresh)
-        .await
-        .assert_error(401, "token_revoked");
+    h.assert_session_revoked(&elsewhere).await;
     assert_eq!(h.protected(&here.access).await.status, 200);
     // The new password works, the old one does not.
     h.login(&name, PASSWORD)

@@ -299,6 +299,25 @@ impl Harness {
             .expect("a valid token")
     }
 
+    /// Both tokens of a session are refused as revoked: the access token at /protected,
+    /// the refresh token at /refresh.
+    pub async fn assert_session_revoked(&self, tokens: &Tokens) {
+        self.protected(&tokens.access)
+            .await
+            .assert_error(401, "token_revoked");
+        self.refresh(&tokens.refresh)
+            .await
+            .assert_error(401, "token_revoked");
+    }
+
+    /// GET /sessions with `access` lists one session: the caller's own.
+    pub async fn assert_only_current_session(&self, access: &str) {
+        let r = self.with_token("GET", "/sessions", access, "").await;
+        let list = r.json["sessions"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["current"], true);
+    }
+
     pub async fn protected(&self, token: &str) -> Resp {
         self.with_token("GET", "/protected", token, "").await
     }
