@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 
+from runtime_api import send_invocation
+
 EVENT = {
     "version": "2.0",
     "routeKey": "GET /protected",
@@ -60,17 +62,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
             self.send_error(410)
             return
         st["served"] = True
-        body = json.dumps(RuntimeApi.event).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Lambda-Runtime-Aws-Request-Id", "cold-1")
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn",
-                         "arn:aws:lambda:us-east-1:123456789012:function:coldstart")
-        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_invocation(self, "cold-1", "coldstart", json.dumps(RuntimeApi.event).encode())
 
     def do_POST(self):
         t = time.perf_counter()

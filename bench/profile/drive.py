@@ -37,6 +37,9 @@ import time
 import urllib.request
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from runtime_api import send_invocation  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -141,17 +144,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
             return
         State.seq += 1
         rid = f"prof-{State.seq}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Lambda-Runtime-Aws-Request-Id", rid)
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn",
-                         "arn:aws:lambda:us-east-1:123456789012:function:protected")
-        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
-        self.send_header("Content-Length", str(len(State.body)))
-        # Headers and body in one write (one segment on loopback).
-        self._headers_buffer.append(b"\r\n" + State.body)
-        self.flush_headers()
+        send_invocation(self, rid, "protected", State.body)
         State.sent_at[rid] = time.perf_counter()
 
     def do_POST(self):
