@@ -55,7 +55,7 @@ if [ ! -x "$PEER_VENV/bin/gunicorn" ]; then
 fi
 
 wb_stage "criterion benches (release)"
-cargo bench -p wristband-shared --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
+cargo bench -p wristband-services --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
   tee "$OUT/criterion.txt"
 # argon2id as the login binary is linked (its package's profile decides the speed under LTO).
 cargo bench -p login --bench argon2id -- --warm-up-time 1 --measurement-time 3 2>&1 |
@@ -77,7 +77,7 @@ export RUST_LOG=warn
 
 wb_stage "wristband: cargo lambda watch --release (8 instances per function)"
 export USERS_TABLE=bench-users REVOKED_TOKENS_TABLE=bench-revoked SESSIONS_TABLE=bench-sessions
-cargo run -q --release -p wristband-dynamodb --bin create-tables
+cargo run -q --release -p create-tables
 WB_PORT="$(wb_free_port)"
 wb_spawn "$OUT/watch.pid" "$OUT/watch.log" cargo lambda watch --release --disable-cors \
   --invoke-address 127.0.0.1 --invoke-port "$WB_PORT" --concurrency 8

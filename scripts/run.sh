@@ -128,7 +128,7 @@ else
 fi
 
 wb_stage "tables"
-cargo run -q -p wristband-dynamodb --bin create-tables
+cargo run -q -p create-tables
 
 wb_stage "build"
 cargo build --bins

@@ -139,7 +139,7 @@ export RUST_LOG="${RUST_LOG:-info}"
 export AWS_LAMBDA_LOG_FORMAT="JSON"
 export REFRESH_REUSE_GRACE_SECONDS=1
 wb_info "tables: $USERS_TABLE, $REVOKED_TOKENS_TABLE, $SESSIONS_TABLE"
-cargo run -q -p wristband-dynamodb --bin create-tables
+cargo run -q -p create-tables
 cargo build --bins
 
 stage "cargo lambda watch (free port)"
@@ -222,7 +222,7 @@ WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   ACCESS_TTL_SECONDS="$ACCESS_TOKEN_TTL_SECONDS" \
   SCREENSHOT="$LOG_DIR/browser.png" \
   PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
-  timeout 300 node e2e/browser/browser-test.cjs 2>&1 | tee "$LOG_DIR/browser.log"
+  timeout 300 node tests/e2e/browser/browser-test.cjs 2>&1 | tee "$LOG_DIR/browser.log"
 # One line for the summary: the browser's steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
   "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"

@@ -30,7 +30,7 @@ import sys
 STD = {"core", "alloc", "std", "panic_unwind", "proc_macro"}
 WRISTBAND_DIRS = {"core": "wristband_core", "http": "wristband_http",
                   "dynamodb": "wristband_dynamodb", "keys": "wristband_keys",
-                  "shared": "wristband_shared", "functions/protected": "protected"}
+                  "shared/services": "wristband_services", "functions/protected": "protected"}
 MALLOC = re.compile(r"^(_int_malloc|malloc|_int_free|cfree|free|realloc|_int_realloc|calloc|"
                     r"malloc_consolidate|unlink_chunk|tcache_\w+|__libc_(malloc|free|realloc|calloc)|"
                     r"_int_free_\w+|__default_morecore|sysmalloc|alloc_perturb|munmap_chunk)")
@@ -83,17 +83,17 @@ PHASES = [
      r"de_batch_get_item|BatchGetItemResponseDeserializer|shape_batch_get_item\.rs|"
      r"aws-smithy-json-[^/]+/src/deserialize|protocol_serde/shape_|deserialize_nonstreaming"),
     ("SDK: HTTP connector call (request side, hyper_util pool)",
-     r"aws-smithy-http-client|HttpConnector>::call|/work/main/dynamodb/src/https\.rs"),
+     r"aws-smithy-http-client|HttpConnector>::call|/work/main/shared/dynamodb/src/https\.rs"),
     ("SDK: interceptors (user agent, recursion detection, invocation id, ...)",
      r"interceptors|Interceptor|user_agent|recursion_detection|invocation_id"),
     ("SDK: orchestrator, config bag, runtime plugins (rest)",
      r"aws-smithy-runtime|aws_smithy_runtime|aws-sdk-dynamodb|aws_sdk_dynamodb|aws-runtime-|"
      r"aws_runtime::|aws-smithy-types|aws_smithy_types|aws-types-|aws-smithy-async"),
-    ("wristband: revocation check (keys, items)", r"is_revoked|/work/main/dynamodb/src/store\.rs"),
+    ("wristband: revocation check (keys, items)", r"is_revoked|/work/main/shared/dynamodb/src/store\.rs"),
     ("JWT verification (decode header, HMAC-SHA256, claims JSON, checks)",
      r"jsonwebtoken|/work/main/keys/src|TokenVerifier|check_text"),
     ("handler: reply body (json!, Value -> string)",
-     r"/work/main/functions/protected/src/lib\.rs|/work/main/http/src/response\.rs|json_response"),
+     r"/work/main/functions/protected/src/lib\.rs|/work/main/shared/http/src/response\.rs|json_response"),
     ("wristband: guard, request parsing, routing, audit, CORS (rest)",
      r"/work/main/(core|http|dynamodb|functions)/"),
     ("runtime: response serialization (ApiGatewayV2httpResponse -> JSON)",
@@ -117,7 +117,7 @@ IDLE = "tokio: scheduler, IO driver (epoll), timers"
 KEY_FRAMES = [
     ("whole invocation loop (lambda_runtime run_with_incoming)", r"run_with_incoming|lambda_runtime-[^/]+/src/"),
     ("handler future (inside lambda_runtime's CatchPanicFuture: routing, guard, reply)", r"lambda_runtime-[^/]+/src/layers/panic\.rs|CatchPanicFuture"),
-    ("Authenticator::authenticate (JWT verify + revocation check)", r"Authenticator::authenticate|/work/main/core/src/authenticator\.rs"),
+    ("Authenticator::authenticate (JWT verify + revocation check)", r"Authenticator::authenticate|/work/main/shared/core/src/authenticator\.rs"),
     ("JWT verify (TokenVerifier::verify / keyring decode)", r"jsonwebtoken|/work/main/keys/src/keyring\.rs|TokenVerifier"),
     ("revocation check is_revoked (SDK batch_get_item send, main task)", r"is_revoked"),
     ("SDK orchestrator (aws_smithy_runtime::client::orchestrator)", r"orchestrator"),

@@ -7,7 +7,7 @@ pointing at it and gets one API Gateway HTTP API (v2) `GET /protected` event wit
 access token after the other, as fast as it answers (one at a time, like Lambda).
 
 The token is minted here (HS256 with JWT_SECRET, kid JWT_KID or wristband-1, the claims of
-core/src/tokens.rs), so no login is needed; the revocation table is created here with raw
+shared/core/src/tokens.rs), so no login is needed; the revocation table is created here with raw
 DynamoDB calls (DynamoDB Local checks no signature), so no extra cargo build is needed.
 
 Phases: warm-up (--warmup), a measured batch without perf (--n): requests/s, latency
@@ -81,7 +81,7 @@ def ddb_call(endpoint, target, body):
 
 
 def ensure_tables(endpoint):
-    """The three tables as dynamodb/src/store.rs `ensure_tables` makes them."""
+    """The three tables as shared/dynamodb/src/store.rs `ensure_tables` makes them."""
     specs = [
         (os.environ.get("USERS_TABLE", "users"), [("username", "HASH")]),
         (os.environ.get("REVOKED_TOKENS_TABLE", "revoked-tokens"), [("jti", "HASH")]),

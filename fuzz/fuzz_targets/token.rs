@@ -26,7 +26,7 @@ use wristband_core::ids::now_secs;
 use wristband_core::tokens::Subject;
 use wristband_core::{AuthError, Claims, Config, TokenIssuer, TokenType, TokenVerifier};
 
-const ED25519_PEM: &str = include_str!("../../keys/fixtures/ed25519.pem");
+const ED25519_PEM: &str = include_str!("../../shared/keys/fixtures/ed25519.pem");
 const SECRET: &str = "fuzz-secret-fuzz-secret-fuzz-secret-0123";
 const KID: &str = "fuzz-kid";
 const ISSUER: &str = "wristband-local";

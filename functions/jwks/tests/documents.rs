@@ -7,8 +7,8 @@ use wristband_core::Config;
 use wristband_http::{respond, Cors, Endpoint};
 use wristband_test_support::{request, test_config};
 
-const ED: &str = include_str!("../../../keys/fixtures/ed25519.pem");
-const ED_OTHER: &str = include_str!("../../../keys/fixtures/ed25519_other.pem");
+const ED: &str = include_str!("../../../shared/keys/fixtures/ed25519.pem");
+const ED_OTHER: &str = include_str!("../../../shared/keys/fixtures/ed25519_other.pem");
 
 fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_lookup(|name| {

@@ -7,7 +7,7 @@
 //! `release`): `cargo bench -p login --bench argon2id`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use shared::password::PasswordHasher;
+use wristband_services::password::PasswordHasher;
 
 fn argon2id(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,13 +1,13 @@
-//! The `logout-all` Lambda function: `shared::services` has what it does.
+//! The `logout-all` Lambda function: `wristband_services::services` has what it does.
 
 use wristband_http::Endpoint;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), wristband_http::Error> {
-    let app = shared::App::init(shared::Keys::VERIFY)?;
+    let app = wristband_services::App::init(wristband_services::Keys::VERIFY)?;
     let cors = app.cors.clone();
     wristband_http::serve(&[Endpoint::LogoutAll], cors, app, |app, _, req| {
-        shared::endpoints::logout_all(app, req)
+        wristband_services::endpoints::logout_all(app, req)
     })
     .await
 }

@@ -1,5 +1,5 @@
 //! The `me` Lambda function: build the guard once (verification keys and the SDK-free
-//! revocation check of wristband-dynamodb-wire), then serve.
+//! revocation check of wristband-dynamodb-lite), then serve.
 
 use std::sync::Arc;
 
@@ -10,9 +10,9 @@ use wristband_http::{refuse_to_start, Cors, Endpoint, Guard};
 async fn main() -> Result<(), wristband_http::Error> {
     wristband_http::logging::init();
     let config = Config::from_env().map_err(refuse_to_start)?;
-    let dynamodb = wristband_dynamodb_wire::DynamoDbHttp::from_env().map_err(refuse_to_start)?;
+    let dynamodb = wristband_dynamodb_lite::DynamoDbHttp::from_env().map_err(refuse_to_start)?;
     let guard = Guard::new(
-        wristband_dynamodb_wire::authenticator(&config, Arc::new(dynamodb))
+        wristband_dynamodb_lite::authenticator(&config, Arc::new(dynamodb))
             .map_err(refuse_to_start)?,
         me::requirements(),
     );

@@ -1,6 +1,6 @@
-//! The `password` Lambda function: `shared::services` has what it does, and
-//! `shared::hashing_main` its wiring (this binary is linked at opt-level 2 for argon2id).
+//! The `password` Lambda function: `wristband_services::services` has what it does, and
+//! `wristband_services::hashing_main` its wiring (this binary is linked at opt-level 2 for argon2id).
 
 fn main() -> Result<(), wristband_http::Error> {
-    shared::hashing_main::password()
+    wristband_services::hashing_main::password()
 }

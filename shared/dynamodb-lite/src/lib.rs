@@ -22,7 +22,7 @@ use std::sync::Arc;
 use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
 pub use client::{is_outage_code, DynamoDbHttp, Policy};
-pub use revocations::WireRevokedTokens;
+pub use revocations::LiteRevokedTokens;
 
 /// The verifier's wiring: the verification keys from `config` and the revocation table
 /// over `http`. What protected, me and the authorizer build in `main`, and nothing more.
@@ -32,7 +32,7 @@ pub fn authenticator(
 ) -> Result<Arc<Authenticator>, ConfigError> {
     Ok(Arc::new(Authenticator::new(
         TokenVerifier::new(config)?,
-        Arc::new(WireRevokedTokens::new(
+        Arc::new(LiteRevokedTokens::new(
             http,
             config.tables.revoked_tokens.clone(),
         )),

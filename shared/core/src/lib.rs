@@ -3,7 +3,7 @@
 //!
 //! Nothing here knows HTTP, Lambda, DynamoDB or argon2: the HTTP layer (`wristband-http`)
 //! maps [`AuthError`] to the contract's responses, `wristband-dynamodb` implements the
-//! stores, and the issuing functions bring password hashing (`wristband-shared`).
+//! stores, and the issuing functions bring password hashing (`wristband-services`).
 
 pub mod authenticator;
 pub mod config;

@@ -19,12 +19,12 @@ use crate::schema::{item_refuses, revocation_keys, EXPIRES_AT, JTI, REVOKED_BEFO
 const BATCH_GET_ATTEMPTS: u32 = 3;
 
 /// Reads the revoked-tokens table.
-pub struct WireRevokedTokens {
+pub struct LiteRevokedTokens {
     http: Arc<DynamoDbHttp>,
     table: String,
 }
 
-impl WireRevokedTokens {
+impl LiteRevokedTokens {
     pub fn new(http: Arc<DynamoDbHttp>, table: impl Into<String>) -> Self {
         Self {
             http,
@@ -67,7 +67,7 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name)?.s.as_deref()
 }
 
-impl WireRevokedTokens {
+impl LiteRevokedTokens {
     fn request(&self, keys: &[String]) -> Vec<u8> {
         let keys: Vec<_> = keys
             .iter()
@@ -81,7 +81,7 @@ impl WireRevokedTokens {
 }
 
 #[async_trait]
-impl RevocationCheck for WireRevokedTokens {
+impl RevocationCheck for LiteRevokedTokens {
     async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError> {
         let keys = revocation_keys(&claims.jti, &claims.sid, &claims.sub);
         let user_key = &keys[2];

@@ -16,7 +16,7 @@ use wristband_http::ApiError;
 use wristband_test_support::request;
 
 fn document() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
     let text = std::fs::read_to_string(path).expect("openapi.json at the workspace root");
     serde_json::from_str(&text).expect("openapi.json is JSON")
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::{App, Keys};
+use wristband_services::{App, Keys};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
@@ -90,7 +90,7 @@ impl Backend {
                 config.tables = test_tables(&client).await;
                 // /protected and /me read revocations as their functions do: over the
                 // SDK-free client, not the App's SDK store.
-                let verifier = wristband_dynamodb_wire::authenticator(
+                let verifier = wristband_dynamodb_lite::authenticator(
                     &config,
                     Arc::new(wire_client_for(&dynamodb_endpoint())),
                 )
@@ -107,7 +107,7 @@ impl Backend {
 pub fn unreachable(dead_endpoint: &str) -> Harness {
     let config = test_config();
     let verifier =
-        wristband_dynamodb_wire::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
+        wristband_dynamodb_lite::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
             .expect("test keys");
     let app = App::with_dynamodb(config, client_for(dead_endpoint), Keys::ISSUE_AND_VERIFY)
         .expect("test keys");
@@ -115,11 +115,11 @@ pub fn unreachable(dead_endpoint: &str) -> Harness {
 }
 
 /// The verifier functions' DynamoDB client (no SDK) for any endpoint, production's policy.
-pub fn wire_client_for(endpoint: &str) -> wristband_dynamodb_wire::DynamoDbHttp {
-    wristband_dynamodb_wire::DynamoDbHttp::new(
-        wristband_dynamodb_wire::env::AwsEnv::dynamodb_local(endpoint),
-        wristband_dynamodb_wire::tls::Roots::Platform,
-        wristband_dynamodb_wire::Policy::default(),
+pub fn wire_client_for(endpoint: &str) -> wristband_dynamodb_lite::DynamoDbHttp {
+    wristband_dynamodb_lite::DynamoDbHttp::new(
+        wristband_dynamodb_lite::env::AwsEnv::dynamodb_local(endpoint),
+        wristband_dynamodb_lite::tls::Roots::Platform,
+        wristband_dynamodb_lite::Policy::default(),
     )
     .expect("a DynamoDB endpoint")
 }
@@ -258,7 +258,7 @@ impl Harness {
                 })
                 .await
             }
-            _ => shared::handle(&self.app, req).await,
+            _ => wristband_services::handle(&self.app, req).await,
         };
         Resp::from_response(response)
     }

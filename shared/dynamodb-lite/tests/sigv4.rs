@@ -7,8 +7,8 @@ use aws_credential_types::Credentials as SdkCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use wristband_dynamodb_wire::env::Credentials;
-use wristband_dynamodb_wire::sigv4::{Signer, CONTENT_TYPE};
+use wristband_dynamodb_lite::env::Credentials;
+use wristband_dynamodb_lite::sigv4::{Signer, CONTENT_TYPE};
 
 fn sdk_authorization(
     keys: &Credentials,

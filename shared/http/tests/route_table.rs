@@ -13,8 +13,9 @@ const AUTHORIZER_SAMPLE: (&str, &str) = ("/hello", "HelloFunction");
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
+        .ancestors()
+        .nth(2)
+        .expect("workspace root (shared/http/..)")
         .to_owned()
 }
 

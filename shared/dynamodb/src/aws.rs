@@ -1,8 +1,8 @@
-//! The SDK's configuration from what `wristband_dynamodb_wire::env` read from the
+//! The SDK's configuration from what `wristband_dynamodb_lite::env` read from the
 //! environment (region, endpoint, credentials; no aws-config).
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
-pub use wristband_dynamodb_wire::env::{AwsEnv, DEFAULT_REGION};
+pub use wristband_dynamodb_lite::env::{AwsEnv, DEFAULT_REGION};
 
 /// A DynamoDB config builder with these settings and the latest behaviour version.
 pub fn dynamodb_config(env: AwsEnv) -> Builder {

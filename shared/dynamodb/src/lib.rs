@@ -1,6 +1,6 @@
 //! wristband's stores on DynamoDB through the AWS SDK, and the client they share.
 //!
-//! `store.rs` reads and writes the attributes named in `wristband_dynamodb_wire::schema`
+//! `store.rs` reads and writes the attributes named in `wristband_dynamodb_lite::schema`
 //! (stated there once, for this crate and the verifiers' SDK-free revocation check). A
 //! function builds the client once in `main` ([`client_from_env`]) and only the stores it
 //! uses.
@@ -11,7 +11,7 @@ mod store;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use wristband_dynamodb_wire::Policy;
+use wristband_dynamodb_lite::Policy;
 
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,

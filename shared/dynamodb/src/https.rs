@@ -3,7 +3,7 @@
 //! `aws-smithy-http-client` (the SDK's own) always links HTTP/2 (`h2`), proxy support and
 //! its connection-metadata machinery: ~300 KiB of code in every function, for a service
 //! that speaks HTTP/1.1 to one endpoint. This is the same hyper-util pool and rustls with
-//! ring and the platform's roots ([`wristband_dynamodb_wire::tls`]), behind the SDK's
+//! ring and the platform's roots ([`wristband_dynamodb_lite::tls`]), behind the SDK's
 //! `HttpClient` trait.
 
 use std::error::Error;
@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::ErrorKind;
-use wristband_dynamodb_wire::tls;
+use wristband_dynamodb_lite::tls;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 

@@ -10,9 +10,9 @@ use wristband_core::ids::random_id;
 use wristband_core::store::{RevocationCheck, RevocationStore};
 use wristband_core::{Claims, StoreError, TokenType};
 use wristband_dynamodb::{ensure_tables, DynamoDbRevokedTokens};
-use wristband_dynamodb_wire::env::AwsEnv;
-use wristband_dynamodb_wire::tls::Roots;
-use wristband_dynamodb_wire::{DynamoDbHttp, Policy, WireRevokedTokens};
+use wristband_dynamodb_lite::env::AwsEnv;
+use wristband_dynamodb_lite::tls::Roots;
+use wristband_dynamodb_lite::{DynamoDbHttp, Policy, LiteRevokedTokens};
 
 const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
 
@@ -22,10 +22,10 @@ fn endpoint() -> String {
     })
 }
 
-fn wire(endpoint: &str, table: &str) -> WireRevokedTokens {
+fn wire(endpoint: &str, table: &str) -> LiteRevokedTokens {
     let env = AwsEnv::dynamodb_local(endpoint);
     let http = DynamoDbHttp::new(env, Roots::Platform, Policy::default()).unwrap();
-    WireRevokedTokens::new(Arc::new(http), table)
+    LiteRevokedTokens::new(Arc::new(http), table)
 }
 
 async fn tables() -> (aws_sdk_dynamodb::Client, String) {

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use wristband_dynamodb::aws::{dynamodb_config, AwsEnv};
 use wristband_dynamodb::https;
-use wristband_dynamodb_wire::env::Credentials;
+use wristband_dynamodb_lite::env::Credentials;
 
 const ITEM: &str = r#"{"Item":{"jti":{"S":"from-the-tls-server"}}}"#;
 

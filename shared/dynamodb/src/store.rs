@@ -22,8 +22,8 @@ use wristband_core::{Claims, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
-use wristband_dynamodb_wire::is_outage_code;
-use wristband_dynamodb_wire::schema::*;
+use wristband_dynamodb_lite::is_outage_code;
+use wristband_dynamodb_lite::schema::*;
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
