@@ -50,6 +50,141 @@ impl From<StoreError> for AuthError {
     }
 }
 
+/// The contract's error vocabulary (API.md "Responses"): every way a request can fail.
+/// `Display` is the client-facing message, [`ApiError::code`] the machine-readable code.
+/// Free of HTTP: `wristband-http` maps each to its status and headers in one place.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    WeakPassword(&'static str),
+    #[error("Bad username or password")]
+    InvalidCredentials,
+    #[error("Missing Authorization Header")]
+    MissingToken,
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    #[error("Token has expired")]
+    TokenExpired,
+    #[error("Token has been revoked")]
+    TokenRevoked,
+    #[error("Fresh token required")]
+    FreshTokenRequired,
+    /// A valid token without a role the route asks for (RFC 6750 §3.1 `insufficient_scope`;
+    /// API.md does not name this case).
+    #[error("Token does not carry a role this route requires")]
+    InsufficientRole,
+    /// A cookie-authenticated state-changing request without the token's CSRF value in
+    /// `X-CSRF-TOKEN` (double submit).
+    #[error("Missing or invalid CSRF token")]
+    CsrfFailed,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("Method not allowed on this path")]
+    /// `allow`: the `Allow` header, the methods the path answers (`DELETE, POST`).
+    MethodNotAllowed { allow: String },
+    #[error("Username is already taken")]
+    UsernameTaken,
+    #[error("Too many failed logins; try again later")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("The service is temporarily unavailable; try again shortly")]
+    ServiceUnavailable(#[source] StoreError),
+    #[error("Internal server error")]
+    Internal(#[source] BoxError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Missing => ApiError::MissingToken,
+            AuthError::Invalid(why) => ApiError::InvalidToken(why),
+            AuthError::Expired => ApiError::TokenExpired,
+            AuthError::Revoked => ApiError::TokenRevoked,
+            AuthError::FreshRequired => ApiError::FreshTokenRequired,
+            AuthError::MissingRole => ApiError::InsufficientRole,
+            AuthError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => ApiError::ServiceUnavailable(err),
+            StoreError::Other(_) => ApiError::Internal(Box::new(err)),
+        }
+    }
+}
+
+impl ApiError {
+    /// Every `error` code an answer can carry (the OpenAPI document lists the same).
+    pub const CODES: &'static [&'static str] = &[
+        "invalid_request",
+        "weak_password",
+        "invalid_credentials",
+        "missing_token",
+        "invalid_token",
+        "token_expired",
+        "token_revoked",
+        "fresh_token_required",
+        "insufficient_scope",
+        "csrf_failed",
+        "not_found",
+        "method_not_allowed",
+        "username_taken",
+        "too_many_attempts",
+        "service_unavailable",
+        "internal_error",
+    ];
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        ApiError::InvalidRequest(message.into())
+    }
+
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    /// The contract's machine-readable `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::WeakPassword(_) => "weak_password",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::MissingToken => "missing_token",
+            ApiError::InvalidToken(_) => "invalid_token",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::TokenRevoked => "token_revoked",
+            ApiError::FreshTokenRequired => "fresh_token_required",
+            ApiError::InsufficientRole => "insufficient_scope",
+            ApiError::CsrfFailed => "csrf_failed",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::UsernameTaken => "username_taken",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::ServiceUnavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body: `{"error", "message"}`. Internal details never reach it.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.code(), "message": self.to_string() })
+    }
+
+    /// Logs what the operator needs (the whole source chain for server-side failures);
+    /// client mistakes are logged at debug level only.
+    pub fn log(&self) {
+        match self {
+            ApiError::ServiceUnavailable(_) | ApiError::Internal(_) => {
+                tracing::error!(error = self.code(), cause = %error_chain(self), "request failed");
+            }
+            _ => tracing::debug!(error = self.code(), "request refused"),
+        }
+    }
+}
+
 /// "outer: inner: innermost", for logs.
 pub fn error_chain(err: &dyn StdError) -> String {
     let mut out = err.to_string();
@@ -60,4 +195,34 @@ pub fn error_chain(err: &dyn StdError) -> String {
         source = cause.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_contract_messages() {
+        assert_eq!(
+            ApiError::InvalidCredentials.to_string(),
+            "Bad username or password"
+        );
+        assert_eq!(
+            ApiError::MissingToken.to_string(),
+            "Missing Authorization Header"
+        );
+        assert_eq!(ApiError::TokenExpired.to_string(), "Token has expired");
+        assert_eq!(ApiError::TokenRevoked.to_string(), "Token has been revoked");
+        assert_eq!(
+            ApiError::FreshTokenRequired.to_string(),
+            "Fresh token required"
+        );
+    }
+
+    #[test]
+    fn body_is_code_and_message() {
+        let body = ApiError::UsernameTaken.body();
+        assert_eq!(body["error"], "username_taken");
+        assert_eq!(body["message"], "Username is already taken");
+    }
 }

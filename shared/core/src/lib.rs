@@ -5,6 +5,7 @@
 //! maps [`AuthError`] to the contract's responses, `wristband-dynamodb` implements the
 //! stores, and the issuing functions bring password hashing (`wristband-services`).
 
+pub mod audit;
 pub mod authenticator;
 pub mod config;
 pub mod error;
@@ -14,5 +15,5 @@ pub mod tokens;
 
 pub use authenticator::{Authenticator, Requirements};
 pub use config::{Config, ConfigError, CookieSettings, SameSite, TableNames, TokenLocation};
-pub use error::{AuthError, BoxError, StoreError};
+pub use error::{ApiError, AuthError, BoxError, StoreError};
 pub use tokens::{Claims, TokenIssuer, TokenPair, TokenType, TokenVerifier};

@@ -12,7 +12,7 @@ use wristband_core::{Claims, StoreError, TokenType};
 use wristband_dynamodb::{ensure_tables, DynamoDbRevokedTokens};
 use wristband_dynamodb_lite::env::AwsEnv;
 use wristband_dynamodb_lite::tls::Roots;
-use wristband_dynamodb_lite::{DynamoDbHttp, Policy, LiteRevokedTokens};
+use wristband_dynamodb_lite::{DynamoDbHttp, LiteRevokedTokens, Policy};
 
 const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{self, AuditContext, Event};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorResponse};
 use crate::request::{self, check_body_size};
 use crate::routes::{self, Endpoint};
 
@@ -119,9 +119,9 @@ where
             Err(err) => Err(err),
             // CORS preflight (API Gateway answers these itself in AWS; for local runs).
             Ok(()) if method == Method::OPTIONS => return preflight(route.allow, origin),
-            Ok(()) if !route.allows(method.as_str()) => {
-                Err(ApiError::MethodNotAllowed { allow: route.allow })
-            }
+            Ok(()) if !route.allows(method.as_str()) => Err(ApiError::MethodNotAllowed {
+                allow: route.allow.to_owned(),
+            }),
             Ok(()) => audit::scope(context.clone(), call(route.endpoint, req)).await,
         },
     };

@@ -10,6 +10,7 @@ use lambda_http::{Body, Context, Request, RequestExt};
 use proptest::prelude::*;
 use serde_json::json;
 use wristband_http::lambda::http_request;
+use wristband_http::ErrorResponse as _;
 
 fn event_json(
     host: Option<&str>,

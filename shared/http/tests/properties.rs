@@ -15,6 +15,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use wristband_http::request::{bearer_token, parse_bearer, Fields, MAX_BODY_BYTES};
 use wristband_http::routes::{self, Endpoint, ROUTES};
+use wristband_http::ErrorResponse as _;
 use wristband_http::{respond, ApiError, Cors, Reply};
 
 const FORM: &str = "application/x-www-form-urlencoded";

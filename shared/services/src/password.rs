@@ -6,7 +6,7 @@ use argon2::password_hash::{phc::PasswordHash, PasswordHasher as _};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use subtle::ConstantTimeEq as _;
-use wristband_http::ApiError;
+use wristband_core::ApiError;
 
 /// Password length rule (OWASP ASVS 5.0 V6.2), counted in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;

@@ -12,7 +12,7 @@ use common::{Backend, Resp};
 use serde_json::Value;
 use wristband_http::credentials::{ACCESS_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
 use wristband_http::routes::ROUTES;
-use wristband_http::ApiError;
+use wristband_http::{ApiError, ErrorResponse};
 use wristband_test_support::request;
 
 fn document() -> Value {
@@ -73,7 +73,7 @@ fn paths_and_methods_are_the_route_tables() {
 
 /// Every error code of `ApiError`, with its status.
 fn statuses() -> BTreeMap<&'static str, u16> {
-    ApiError::one_of_each()
+    wristband_test_support::every_api_error()
         .iter()
         .map(|e| (e.code(), e.status().as_u16()))
         .collect()

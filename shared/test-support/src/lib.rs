@@ -1,6 +1,7 @@
 //! Helpers for wristband's tests and benches: a valid configuration, in-memory stores,
 //! request builders and token forging. A dev-dependency only: no function links it.
 
+mod errors;
 mod memory;
 mod requests;
 
@@ -11,6 +12,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use wristband_core::{Authenticator, Config, TokenVerifier};
 
+pub use errors::every_api_error;
 pub use memory::{
     InMemoryLoginThrottle, InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions,
     InMemoryUsers,

@@ -1,11 +1,11 @@
 //! `POST /login`: the same answer, and one argon2 verification, for an unknown user and a
 //! wrong password; throttled per username and source address (API.md "Login throttling").
 
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::{now_millis, random_id};
 use wristband_core::store::{throttle_key, ClientInfo, FailureCount, SessionRecord};
 use wristband_core::tokens::Subject;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
+use wristband_core::ApiError;
 
 use super::TokenResponse;
 use crate::app::App;

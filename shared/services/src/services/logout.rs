@@ -1,10 +1,10 @@
 //! `DELETE|POST /logout`: revokes the access token and, when given, the session's refresh
 //! token (which is checked by the same Authenticator as every other token).
 
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
+use wristband_core::ApiError;
 use wristband_core::{AuthError, Claims, Requirements};
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
 
 use super::Message;
 use crate::app::App;

@@ -1,9 +1,9 @@
 //! `POST /logout/all`: every token of the user issued before now is refused.
 
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
+use wristband_core::ApiError;
 use wristband_core::Claims;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
 
 use super::Message;
 use crate::app::App;

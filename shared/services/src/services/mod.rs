@@ -10,8 +10,8 @@ pub mod register;
 pub mod sessions;
 
 use serde::Serialize;
+use wristband_core::ApiError;
 use wristband_core::TokenPair;
-use wristband_http::ApiError;
 
 use crate::app::App;
 

@@ -1,10 +1,10 @@
 //! `POST /password`: needs a fresh token and the old password; ends the other sessions.
 
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
 use wristband_core::store::SessionRecord;
+use wristband_core::ApiError;
 use wristband_core::Claims;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
 
 use super::Message;
 use crate::app::App;

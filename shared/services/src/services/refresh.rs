@@ -1,12 +1,12 @@
 //! `POST /refresh`: rotates the refresh token; reuse of a spent one ends the session.
 //! The user is read again, so roles changed since login reach the new tokens.
 
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
 use wristband_core::store::Rotation;
 use wristband_core::tokens::Subject;
+use wristband_core::ApiError;
 use wristband_core::Claims;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
 
 use super::TokenResponse;
 use crate::app::App;

@@ -1,10 +1,10 @@
 //! `POST /register`: a new user with an argon2id hash; never overwrites.
 
 use serde::Serialize;
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::{now_secs, random_id};
 use wristband_core::store::UserRecord;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
+use wristband_core::ApiError;
 
 use crate::app::App;
 use crate::password::check_password_policy;

@@ -1,10 +1,10 @@
 //! `GET /sessions` and `DELETE /sessions/{sid}`: the caller's own sessions only.
 
 use serde::Serialize;
+use wristband_core::audit::{self, Event};
 use wristband_core::ids::{is_plausible_id, now_secs};
+use wristband_core::ApiError;
 use wristband_core::Claims;
-use wristband_http::audit::{self, Event};
-use wristband_http::ApiError;
 
 use crate::app::App;
 

@@ -9,13 +9,13 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use wristband_services::{App, Keys};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
 use wristband_http::{respond, Endpoint, Guard};
+use wristband_services::{App, Keys};
 use wristband_test_support::{
     bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryRevokedTokens,
     InMemorySessionEnder, InMemorySessions, InMemoryUsers,

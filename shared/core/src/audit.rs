@@ -3,7 +3,7 @@
 //! such as `{ $.audit = "login_failed" }` finds them.
 //!
 //! A line names the event and carries the request's ids and source address (set once per
-//! request by [`crate::respond`]) and only the fields this module offers: usernames,
+//! request by `wristband_http::respond`) and only the fields this module offers: usernames,
 //! session ids, reasons and counts. There is no way to put a token, a password, a hash or
 //! a key into one.
 
@@ -120,7 +120,7 @@ impl Record {
 
     /// The line, with the context of the current request (or `context` when given).
     pub fn line(mut self, context: Option<&AuditContext>) -> String {
-        let time_ms = wristband_core::ids::now_millis();
+        let time_ms = crate::ids::now_millis();
         self.fields.insert("time_ms".into(), time_ms.into());
         let mut put = |name: &str, value: &Option<String>| {
             if let Some(value) = value {
