@@ -55,7 +55,7 @@ if [ ! -x "$PEER_VENV/bin/gunicorn" ]; then
 fi
 
 wb_stage "criterion benches (release)"
-cargo bench -p wristband-services --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
+cargo bench -p protected --bench hot_path -- --warm-up-time 1 --measurement-time 3 2>&1 |
   tee "$OUT/criterion.txt"
 # argon2id as the login binary is linked (its package's profile decides the speed under LTO).
 cargo bench -p login --bench argon2id -- --warm-up-time 1 --measurement-time 3 2>&1 |

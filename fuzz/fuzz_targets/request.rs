@@ -26,7 +26,8 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 use wristband_http::request::{bearer_token, client_info, Fields, MAX_BODY_BYTES};
-use wristband_http::routes::{self, Endpoint, ROUTES};
+use wristband_http::api;
+use wristband_http::routes::{self, Route};
 use wristband_http::{respond, ApiError, Cors, Reply};
 
 const METHODS: &[&str] = &["GET", "POST", "DELETE", "PUT", "OPTIONS", "PATCH", "HEAD"];
@@ -181,15 +182,21 @@ impl Input<'_> {
     }
 }
 
+/// Every route of wristband's functions, as one list a single function could serve.
+fn all_routes() -> &'static [Route] {
+    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| api::all_routes().copied().collect())
+}
+
 /// Reads everything a real endpoint reads, and answers what it read.
-async fn reading_handler(endpoint: Endpoint, req: Request) -> Result<Reply, ApiError> {
+async fn reading_handler(route: &Route, req: Request) -> Result<Reply, ApiError> {
     let token = bearer_token(&req)?.map(str::len);
     let client = client_info(&req)?;
     let fields = Fields::from_request(&req)?;
     let username = fields.optional_str("username")?.map(str::to_owned);
     let password = fields.optional_str("password")?.map(str::len);
     Reply::ok(json!({
-        "endpoint": format!("{endpoint:?}"),
+        "route": format!("{} {}", route.method, route.path),
         "token_len": token,
         "user_agent": client.user_agent,
         "username": username,
@@ -307,14 +314,13 @@ fuzz_target!(|input: Input<'_>| {
     };
     check_parsers(&req);
 
-    let routed = routes::route_of(&req).is_some();
+    let routed = routes::match_route(all_routes(), &req).is_ok();
     let oversized = req.body().as_ref().len() > MAX_BODY_BYTES;
-    let endpoints: Vec<Endpoint> = ROUTES.iter().map(|r| r.endpoint).collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let response = runtime.block_on(respond(
-        &endpoints,
+        all_routes(),
         &Cors::new(vec!["http://localhost:3000".to_owned()]),
         req,
         reading_handler,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use wristband_core::config::JwtAlgorithm;
 use wristband_core::{Config, ConfigError};
 use wristband_http::request::header_text;
-use wristband_http::{header, ApiError, Endpoint, HeaderValue, Reply, Request};
+use wristband_http::{api, header, ApiError, HeaderValue, Reply, Request, Route};
 
 /// How long clients may cache the documents when `JWKS_MAX_AGE_SECONDS` is not set. A
 /// new key must be published (in `JWT_PUBLIC_KEYS`) at least this long before it signs.
@@ -47,15 +47,16 @@ impl Documents {
         })
     }
 
-    pub async fn handle(&self, endpoint: Endpoint, req: Request) -> Result<Reply, ApiError> {
+    pub async fn handle(&self, route: &Route, req: Request) -> Result<Reply, ApiError> {
         let Some(jwks) = &self.jwks else {
             return Err(ApiError::NotFound(
                 "No public keys: tokens are signed with HS256",
             ));
         };
-        let body = match endpoint {
-            Endpoint::Jwks => jwks.clone(),
-            _ => self.discovery(&req),
+        let body = if *route == api::JWKS {
+            jwks.clone()
+        } else {
+            self.discovery(&req)
         };
         Ok(Reply::ok(body)?.with_header(header::CACHE_CONTROL, self.cache_control.clone()))
     }

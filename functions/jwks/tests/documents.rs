@@ -4,7 +4,7 @@
 use jwks::Documents;
 use serde_json::Value;
 use wristband_core::Config;
-use wristband_http::{respond, Cors, Endpoint};
+use wristband_http::{api, respond, Cors};
 use wristband_test_support::{request, test_config};
 
 const ED: &str = include_str!("../../../shared/keys/fixtures/ed25519.pem");
@@ -20,9 +20,8 @@ fn config(vars: &[(&str, &str)]) -> Config {
 }
 
 async fn get(documents: &Documents, path: &str, headers: &[(&str, &str)]) -> (u16, String, Value) {
-    let endpoints = [Endpoint::Jwks, Endpoint::OpenIdConfiguration];
     let response = respond(
-        &endpoints,
+        api::JWKS_ROUTES,
         &Cors::default(),
         request("GET", path, headers, ""),
         |e, r| documents.handle(e, r),

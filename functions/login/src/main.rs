@@ -1,6 +1,26 @@
-//! The `login` Lambda function: `wristband_services::services` has what it does, and
-//! `wristband_services::hashing_main` its wiring (this binary is linked at opt-level 2 for argon2id).
+//! The `login` Lambda function, `POST /login`: the signing key, argon2id, the users, sessions and
+//! login-throttle stores. Linked at opt-level 2 for argon2id (Cargo.toml).
+
+use wristband_core::Config;
+use wristband_dynamodb::Tables;
+use wristband_http::{api, refuse_to_start, serve, Cors};
+use wristband_services::App;
 
 fn main() -> Result<(), wristband_http::Error> {
-    wristband_services::hashing_main::login()
+    wristband_http::run(async {
+        let config = Config::from_env().map_err(refuse_to_start)?;
+        let cors = Cors::new(config.cors_allow_origins.clone());
+        let db = Tables::from_env(&config.tables);
+        let app = App::new(config)
+            .issuing()
+            .map_err(refuse_to_start)?
+            .with_password_hasher()
+            .with_users(db.users())
+            .with_sessions(db.sessions())
+            .with_login_throttle(db.login_throttle());
+        serve(api::LOGIN_ROUTES, cors, app, |app, _, req| {
+            wristband_endpoints::login(app, req)
+        })
+        .await
+    })
 }

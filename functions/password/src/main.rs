@@ -1,6 +1,25 @@
-//! The `password` Lambda function: `wristband_services::services` has what it does, and
-//! `wristband_services::hashing_main` its wiring (this binary is linked at opt-level 2 for argon2id).
+//! The `password` Lambda function, `POST /password`: verification keys, argon2id, the users store and
+//! the session ender. Linked at opt-level 2 for argon2id (Cargo.toml).
+
+use wristband_core::Config;
+use wristband_dynamodb::Tables;
+use wristband_http::{api, refuse_to_start, serve, Cors};
+use wristband_services::App;
 
 fn main() -> Result<(), wristband_http::Error> {
-    wristband_services::hashing_main::password()
+    wristband_http::run(async {
+        let config = Config::from_env().map_err(refuse_to_start)?;
+        let cors = Cors::new(config.cors_allow_origins.clone());
+        let db = Tables::from_env(&config.tables);
+        let app = App::new(config)
+            .verifying(db.revoked_tokens())
+            .map_err(refuse_to_start)?
+            .with_password_hasher()
+            .with_users(db.users())
+            .with_session_ender(db.session_ender());
+        serve(api::PASSWORD_ROUTES, cors, app, |app, _, req| {
+            wristband_endpoints::change_password(app, req)
+        })
+        .await
+    })
 }

@@ -1,13 +1,26 @@
-//! The `refresh` Lambda function: `wristband_services::services` has what it does.
+//! The `refresh` Lambda function, `POST /refresh`: the signing key (and its verification side), the
+//! users store (roles are re-read) and the sessions store.
 
-use wristband_http::Endpoint;
+use wristband_core::Config;
+use wristband_dynamodb::Tables;
+use wristband_http::{api, refuse_to_start, serve, Cors};
+use wristband_services::App;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), wristband_http::Error> {
-    let app = wristband_services::App::init(wristband_services::Keys::ISSUE_AND_VERIFY)?;
-    let cors = app.cors.clone();
-    wristband_http::serve(&[Endpoint::Refresh], cors, app, |app, _, req| {
-        wristband_services::endpoints::refresh(app, req)
+fn main() -> Result<(), wristband_http::Error> {
+    wristband_http::run(async {
+        let config = Config::from_env().map_err(refuse_to_start)?;
+        let cors = Cors::new(config.cors_allow_origins.clone());
+        let db = Tables::from_env(&config.tables);
+        let app = App::new(config)
+            .issuing()
+            .map_err(refuse_to_start)?
+            .verifying(db.revoked_tokens())
+            .map_err(refuse_to_start)?
+            .with_users(db.users())
+            .with_sessions(db.sessions());
+        serve(api::REFRESH_ROUTES, cors, app, |app, _, req| {
+            wristband_endpoints::refresh(app, req)
+        })
+        .await
     })
-    .await
 }

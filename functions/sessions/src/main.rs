@@ -1,15 +1,24 @@
-//! The `sessions` Lambda function (`GET /sessions`, `DELETE /sessions/{sid}`):
-//! `wristband_services::services::sessions` has what it does.
+//! The `sessions` Lambda function, `GET /sessions`, `DELETE /sessions/{sid}`: verification keys,
+//! revocations, the sessions store and the session ender.
 
-use wristband_http::Endpoint;
+use wristband_core::Config;
+use wristband_dynamodb::Tables;
+use wristband_http::{api, refuse_to_start, serve, Cors};
+use wristband_services::App;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), wristband_http::Error> {
-    let app = wristband_services::App::init(wristband_services::Keys::VERIFY)?;
-    let cors = app.cors.clone();
-    let endpoints = &[Endpoint::ListSessions, Endpoint::EndSession];
-    wristband_http::serve(endpoints, cors, app, |app, endpoint, req| {
-        wristband_services::endpoints::sessions(app, endpoint, req)
+fn main() -> Result<(), wristband_http::Error> {
+    wristband_http::run(async {
+        let config = Config::from_env().map_err(refuse_to_start)?;
+        let cors = Cors::new(config.cors_allow_origins.clone());
+        let db = Tables::from_env(&config.tables);
+        let app = App::new(config)
+            .verifying(db.revoked_tokens())
+            .map_err(refuse_to_start)?
+            .with_sessions(db.sessions())
+            .with_session_ender(db.session_ender());
+        serve(api::SESSIONS_ROUTES, cors, app, |app, route, req| {
+            wristband_endpoints::sessions(app, route, req)
+        })
+        .await
     })
-    .await
 }

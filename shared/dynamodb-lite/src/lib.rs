@@ -38,3 +38,9 @@ pub fn authenticator(
         )),
     )))
 }
+
+/// [`authenticator`] with the endpoint, region and credentials from the environment: a
+/// function of your own that verifies wristband's tokens builds this once in `main`.
+pub fn authenticator_from_env(config: &Config) -> Result<Arc<Authenticator>, ConfigError> {
+    authenticator(config, Arc::new(DynamoDbHttp::from_env()?))
+}

@@ -9,14 +9,70 @@ pub mod aws;
 pub mod https;
 mod store;
 
+use std::sync::Arc;
+
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use wristband_core::TableNames;
 use wristband_dynamodb_lite::Policy;
 
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
     DynamoDbSessions, DynamoDbUsers,
 };
+
+/// One client and the table names: each store a function asks for, on that client.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub client: aws_sdk_dynamodb::Client,
+    pub names: TableNames,
+}
+
+impl Tables {
+    /// The client of [`client_from_env`] on `names`.
+    pub fn from_env(names: &TableNames) -> Self {
+        Self::new(client_from_env(), names.clone())
+    }
+
+    pub fn new(client: aws_sdk_dynamodb::Client, names: TableNames) -> Self {
+        Self { client, names }
+    }
+
+    pub fn users(&self) -> Arc<DynamoDbUsers> {
+        Arc::new(DynamoDbUsers::new(self.client.clone(), &self.names.users))
+    }
+
+    pub fn revoked_tokens(&self) -> Arc<DynamoDbRevokedTokens> {
+        Arc::new(DynamoDbRevokedTokens::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
+    }
+
+    pub fn sessions(&self) -> Arc<DynamoDbSessions> {
+        Arc::new(DynamoDbSessions::new(
+            self.client.clone(),
+            &self.names.sessions,
+        ))
+    }
+
+    /// Ends sessions in both the revoked-tokens and the sessions table.
+    pub fn session_ender(&self) -> Arc<DynamoDbSessionEnder> {
+        Arc::new(DynamoDbSessionEnder::new(
+            self.client.clone(),
+            self.names.revoked_tokens.clone(),
+            self.names.sessions.clone(),
+        ))
+    }
+
+    /// Failed-login counts (items in the revoked-tokens table).
+    pub fn login_throttle(&self) -> Arc<DynamoDbLoginThrottle> {
+        Arc::new(DynamoDbLoginThrottle::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
+    }
+}
 
 /// A DynamoDB client that fails fast: an unreachable or throttling table becomes a 503
 /// (or a deny) within about four seconds instead of hanging until the Lambda timeout.

@@ -1,6 +1,7 @@
 //! Serving on Lambda: the runtime loop and API Gateway's payload 2.0 shapes.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use base64::Engine as _;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -12,37 +13,69 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::ApiError;
 use crate::response::{error_response, respond, Cors, Reply};
-use crate::routes::Endpoint;
+use crate::routes::Route;
 
 pub use lambda_http::Error;
 
-/// Serves the routes of `endpoints` until the Lambda runtime stops the process: every
-/// invocation goes through [`respond`] (route, method, CORS, error mapping) to `handler`,
-/// which borrows `state` (built once, in `main`: configuration, keys, clients).
+/// What [`serve`] calls for each request on one of its routes.
+pub type Handler = Box<dyn Fn(&'static Route, Request) -> HandlerFuture>;
+/// The future of a [`Handler`].
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, ApiError>>>>;
+
+/// Serves `routes` until the Lambda runtime stops the process: every invocation goes
+/// through [`respond`] (route, method, CORS, the 16 KiB rule, audit context, the error
+/// mapping) to `handler`, which borrows `state` (built once, in `main`: configuration,
+/// keys, clients) and gets the route the request matched.
+///
+/// ```no_run
+/// use wristband_http::{serve, Cors, Reply, Route};
+/// const ROUTES: &[Route] = &[Route::get("/hello")];
+/// # async fn f() -> Result<(), wristband_http::Error> {
+/// serve(ROUTES, Cors::from_env(), (), |_, _route, _req| async {
+///     Reply::ok(serde_json::json!({ "hello": "world" }))
+/// })
+/// .await
+/// # }
+/// ```
 pub async fn serve<S, H, Fut>(
-    endpoints: &'static [Endpoint],
+    routes: &'static [Route],
     cors: Cors,
     state: S,
     handler: H,
 ) -> Result<(), Error>
 where
     S: 'static,
-    H: Fn(&'static S, Endpoint, Request) -> Fut + 'static,
-    Fut: Future<Output = Result<Reply, ApiError>>,
+    H: Fn(&'static S, &'static Route, Request) -> Fut + 'static,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'static,
 {
     // Lives as long as the process; every invocation borrows it.
-    let shared: &'static (Cors, S, H) = Box::leak(Box::new((cors, state, handler)));
+    let state: &'static S = Box::leak(Box::new(state));
+    serve_handler(
+        routes,
+        cors,
+        Box::new(move |route, req| Box::pin(handler(state, route, req))),
+    )
+    .await
+}
+
+/// [`serve`] with the handler boxed: not generic, so the runtime loop, the event
+/// conversion and the response mapping are compiled once, here, whatever the caller.
+/// (The argon2id functions are linked at opt-level 2 while this crate is built for size:
+/// what is monomorphised in their own crate would be compiled at 2 as well.)
+pub async fn serve_handler(
+    routes: &'static [Route],
+    cors: Cors,
+    handler: Handler,
+) -> Result<(), Error> {
+    let shared: &'static (Cors, Handler) = Box::leak(Box::new((cors, handler)));
     // lambda_runtime directly rather than lambda_http::run, which re-decodes every text
     // body by charset through encoding_rs (~150 KB per binary); our bodies are UTF-8 JSON.
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
             let response = match http_request(event.payload, event.context) {
                 Ok(req) => {
-                    let (cors, state, handler) = shared;
-                    respond(endpoints, cors, req, |endpoint, req| {
-                        handler(state, endpoint, req)
-                    })
-                    .await
+                    let (cors, handler) = shared;
+                    respond(routes, cors, req, handler).await
                 }
                 Err(err) => error_response(&err),
             };
@@ -50,6 +83,16 @@ where
         },
     ))
     .await
+}
+
+/// A function's `main`: logging as configured (`RUST_LOG`, `AWS_LAMBDA_LOG_FORMAT`), then
+/// `main` on a single-threaded runtime (one request at a time per Lambda process).
+pub fn run<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Error> {
+    crate::logging::init();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(main)
 }
 
 /// Bytes a URI path cannot hold as they are (the WHATWG URL path set: controls, space,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::audit::{self, AuditContext, Event};
 use crate::error::{ApiError, ErrorResponse};
 use crate::request::{self, check_body_size};
-use crate::routes::{self, Endpoint};
+use crate::routes::{self, Matched, Route};
 
 /// A successful answer: status, JSON body (`None` for 204) and extra headers (they
 /// replace the defaults, e.g. a `Cache-Control` other than `no-store`).
@@ -90,18 +90,18 @@ impl Cors {
     }
 }
 
-/// Answers one request for a function that serves `endpoints`; any other path is 404.
+/// Answers one request for a function that serves `routes`; any other path is 404.
 /// Never fails: every error becomes its contract response. The 16 KiB body rule holds
 /// here, before any endpoint runs, for every endpoint (also those that read no body).
 /// Every audit line the endpoint records carries this request's ids and source address.
 pub async fn respond<F, Fut>(
-    endpoints: &[Endpoint],
+    routes: &'static [Route],
     cors: &Cors,
     req: Request,
     call: F,
 ) -> Response<Body>
 where
-    F: FnOnce(Endpoint, Request) -> Fut,
+    F: FnOnce(&'static Route, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>>,
 {
     let origin = cors.allowed_origin(&req);
@@ -112,17 +112,18 @@ where
             .map(|c| c.request_id.clone()),
         source_ip: request::source_ip(&req),
     };
-    let route = routes::route_of(&req).filter(|r| endpoints.contains(&r.endpoint));
-    let result = match route {
-        None => Err(ApiError::NotFound("No such path")),
-        Some(route) => match check_body_size(req.body().as_ref()) {
+    let result = match routes::match_route(routes, &req) {
+        Err(err) => Err(err),
+        Ok(matched) => match check_body_size(req.body().as_ref()) {
             Err(err) => Err(err),
             // CORS preflight (API Gateway answers these itself in AWS; for local runs).
-            Ok(()) if method == Method::OPTIONS => return preflight(route.allow, origin),
-            Ok(()) if !route.allows(method.as_str()) => Err(ApiError::MethodNotAllowed {
-                allow: route.allow.to_owned(),
-            }),
-            Ok(()) => audit::scope(context.clone(), call(route.endpoint, req)).await,
+            Ok(()) => match matched {
+                Matched::OtherMethod(allow) if method == Method::OPTIONS => {
+                    return preflight(&allow, origin)
+                }
+                Matched::OtherMethod(allow) => Err(ApiError::MethodNotAllowed { allow }),
+                Matched::Route(route) => audit::scope(context.clone(), call(route, req)).await,
+            },
         },
     };
     let mut response = match result {
@@ -214,15 +215,17 @@ fn add_cors(response: &mut Response<Body>, origin: Option<HeaderValue>) {
     }
 }
 
-fn preflight(allow: &'static str, origin: Option<HeaderValue>) -> Response<Body> {
+fn preflight(allow: &str, origin: Option<HeaderValue>) -> Response<Body> {
     let mut response = json_response(StatusCode::NO_CONTENT, None);
     let headers = response.headers_mut();
-    headers.insert(header::ALLOW, HeaderValue::from_static(allow));
-    if origin.is_some() {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(allow),
-        );
+    // Route methods are tokens the caller wrote in code; one that is no header value
+    // leaves the header out rather than failing the preflight.
+    let allow = HeaderValue::from_str(allow).ok();
+    if let Some(allow) = &allow {
+        headers.insert(header::ALLOW, allow.clone());
+    }
+    if let (Some(_), Some(allow)) = (&origin, allow) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, allow);
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("authorization, content-type, x-csrf-token"),

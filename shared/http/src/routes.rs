@@ -1,113 +1,91 @@
-//! The route table: every path wristband serves, its methods and the function behind it.
-//! Stated once here; a test holds the copies (the watch router in Cargo.toml, the routes
-//! of template.yaml, the sample events) against it.
+//! Routes are data the caller owns: a function states the (method, path) pairs it serves
+//! and [`crate::serve`] answers exactly those: 404 for any other path, 405 with `Allow`
+//! for another method on one of its paths, the CORS preflight for `OPTIONS`.
+//!
+//! ```
+//! use wristband_http::Route;
+//! const ROUTES: &[Route] = &[Route::get("/orders"), Route::post("/orders")];
+//! ```
+//!
+//! wristband's own functions' routes are one list, [`crate::api`].
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
-/// What a request asks for, once its path is matched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    Register,
-    Login,
-    Refresh,
-    Protected,
-    Me,
-    Logout,
-    LogoutAll,
-    ListSessions,
-    EndSession,
-    Password,
-    Jwks,
-    OpenIdConfiguration,
-}
+use crate::error::ApiError;
 
-/// One path of the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One route: a method and a path as API Gateway spells its route keys (`{name}` is a
+/// path parameter matching one non-empty segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Route {
-    pub endpoint: Endpoint,
-    /// As API Gateway and the watch router spell it (`{sid}` is a path parameter).
+    pub method: &'static str,
     pub path: &'static str,
-    /// The Lambda function (workspace binary) that serves it.
-    pub function: &'static str,
-    /// The `Allow` header: the methods this path answers.
-    pub allow: &'static str,
 }
 
 impl Route {
-    pub fn allows(&self, method: &str) -> bool {
-        self.allow.split(", ").any(|m| m == method)
+    pub const fn new(method: &'static str, path: &'static str) -> Self {
+        Self { method, path }
+    }
+    pub const fn get(path: &'static str) -> Self {
+        Self::new("GET", path)
+    }
+    pub const fn post(path: &'static str) -> Self {
+        Self::new("POST", path)
+    }
+    pub const fn put(path: &'static str) -> Self {
+        Self::new("PUT", path)
+    }
+    pub const fn patch(path: &'static str) -> Self {
+        Self::new("PATCH", path)
+    }
+    pub const fn delete(path: &'static str) -> Self {
+        Self::new("DELETE", path)
     }
 }
 
-/// Every path of API.md that a function of this workspace serves.
-pub const ROUTES: &[Route] = &[
-    route(Endpoint::Register, "/register", "register", "POST"),
-    route(Endpoint::Login, "/login", "login", "POST"),
-    route(Endpoint::Refresh, "/refresh", "refresh", "POST"),
-    route(Endpoint::Protected, "/protected", "protected", "GET"),
-    route(Endpoint::Me, "/me", "me", "GET"),
-    route(Endpoint::Logout, "/logout", "logout", "DELETE, POST"),
-    route(Endpoint::LogoutAll, "/logout/all", "logout-all", "POST"),
-    route(Endpoint::ListSessions, "/sessions", "sessions", "GET"),
-    route(
-        Endpoint::EndSession,
-        "/sessions/{sid}",
-        "sessions",
-        "DELETE",
-    ),
-    route(Endpoint::Password, "/password", "password", "POST"),
-    route(Endpoint::Jwks, "/.well-known/jwks.json", "jwks", "GET"),
-    route(
-        Endpoint::OpenIdConfiguration,
-        "/.well-known/openid-configuration",
-        "jwks",
-        "GET",
-    ),
-];
+/// What a request is, among `routes`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Matched {
+    /// The route of its path and method.
+    Route(&'static Route),
+    /// A path of `routes` with another method: the `Allow` value (the path's methods, in
+    /// the order `routes` lists them, joined by ", "). `OPTIONS` lands here too.
+    OtherMethod(String),
+}
 
-/// Serves every other path (API Gateway's `$default` route): 404 `not_found`.
-pub const NOT_FOUND_FUNCTION: &str = "not-found";
-
-/// The Lambda authorizer: not a route, API Gateway calls it before protected routes.
-pub const AUTHORIZER_FUNCTION: &str = "authorizer";
-
-const fn route(
-    endpoint: Endpoint,
-    path: &'static str,
-    function: &'static str,
-    allow: &'static str,
-) -> Route {
-    Route {
-        endpoint,
-        path,
-        function,
-        allow,
+/// The route `req` is for among `routes`, or 404 `not_found` when none has its path.
+/// The path is API Gateway's matched route key when it is one of `routes`' paths
+/// (`ANY /sessions/{sid}`), else the request path matched against their templates.
+pub fn match_route(routes: &'static [Route], req: &Request) -> Result<Matched, ApiError> {
+    let path = route_key_path(routes, req)
+        .or_else(|| {
+            let path = req.uri().path();
+            routes
+                .iter()
+                .find(|r| path_param_of(r.path, path).is_some())
+                .map(|r| r.path)
+        })
+        .ok_or(ApiError::NotFound("No such path"))?;
+    let method = req.method().as_str();
+    let same_path = || routes.iter().filter(move |r| r.path == path);
+    if let Some(route) = same_path().find(|r| r.method == method) {
+        return Ok(Matched::Route(route));
     }
-}
-
-/// The route of `endpoint`.
-pub fn of(endpoint: Endpoint) -> &'static Route {
-    ROUTES
-        .iter()
-        .find(|r| r.endpoint == endpoint)
-        .expect("every endpoint has a route")
-}
-
-/// The route a request is for: API Gateway's matched route key when it has one
-/// (`ANY /sessions/{sid}`), else the request path matched against the table.
-pub fn route_of(req: &Request) -> Option<&'static Route> {
-    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() {
-        if let Some((_, template)) = ctx.route_key.as_deref().and_then(|k| k.split_once(' ')) {
-            if let Some(route) = ROUTES.iter().find(|r| r.path == template) {
-                return Some(route);
-            }
+    let mut allow: Vec<&str> = Vec::new();
+    for route in same_path() {
+        if !allow.contains(&route.method) {
+            allow.push(route.method);
         }
     }
-    let path = req.uri().path();
-    ROUTES
-        .iter()
-        .find(|r| path_param_of(r.path, path).is_some())
+    Ok(Matched::OtherMethod(allow.join(", ")))
+}
+
+fn route_key_path(routes: &'static [Route], req: &Request) -> Option<&'static str> {
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return None;
+    };
+    let (_, template) = ctx.route_key.as_deref()?.split_once(' ')?;
+    routes.iter().find(|r| r.path == template).map(|r| r.path)
 }
 
 /// The `{name}` parameter of the request: from API Gateway's path parameters, else cut
@@ -123,7 +101,7 @@ pub fn path_param(req: &Request, route: &Route, name: &str) -> Option<String> {
 
 /// Whether `path` matches `template`: `Some(None)` for a template without a parameter,
 /// `Some(Some((name, value)))` for one with a (single, non-empty segment) parameter.
-fn path_param_of<'a>(
+pub fn path_param_of<'a>(
     template: &'static str,
     path: &'a str,
 ) -> Option<Option<(&'static str, &'a str)>> {
@@ -160,10 +138,46 @@ mod tests {
         assert_eq!(path_param_of("/sessions/{sid}", "/sessions"), None);
     }
 
+    fn request(method: &str, path: &str) -> Request {
+        let mut req = Request::new(lambda_http::Body::Empty);
+        *req.method_mut() = method.parse().unwrap();
+        *req.uri_mut() = path.parse().unwrap();
+        req
+    }
+
+    const ORDERS: &[Route] = &[
+        Route::get("/orders"),
+        Route::post("/orders"),
+        Route::delete("/orders/{id}"),
+    ];
+
     #[test]
-    fn every_endpoint_has_one_route() {
-        for route in ROUTES {
-            assert_eq!(of(route.endpoint), route);
+    fn a_request_matches_only_the_callers_routes() {
+        assert_eq!(
+            match_route(ORDERS, &request("POST", "/orders")).unwrap(),
+            Matched::Route(&ORDERS[1])
+        );
+        assert_eq!(
+            match_route(ORDERS, &request("DELETE", "/orders/7")).unwrap(),
+            Matched::Route(&ORDERS[2])
+        );
+        assert_eq!(
+            match_route(ORDERS, &request("PUT", "/orders")).unwrap(),
+            Matched::OtherMethod("GET, POST".into())
+        );
+        assert_eq!(
+            match_route(ORDERS, &request("GET", "/orders/7")).unwrap(),
+            Matched::OtherMethod("DELETE".into())
+        );
+        for path in ["/login", "/orders/", "/orders/7/x", "/"] {
+            assert_eq!(
+                match_route(ORDERS, &request("GET", path))
+                    .unwrap_err()
+                    .code(),
+                "not_found",
+                "{path}"
+            );
         }
+        assert!(match_route(&[], &request("GET", "/orders")).is_err());
     }
 }

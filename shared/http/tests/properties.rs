@@ -13,8 +13,9 @@ use lambda_http::http::{HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request};
 use proptest::prelude::*;
 use serde_json::Value;
+use wristband_http::api;
 use wristband_http::request::{bearer_token, parse_bearer, Fields, MAX_BODY_BYTES};
-use wristband_http::routes::{self, Endpoint, ROUTES};
+use wristband_http::routes::{self, Route};
 use wristband_http::ErrorResponse as _;
 use wristband_http::{respond, ApiError, Cors, Reply};
 
@@ -346,35 +347,38 @@ fn segment() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The endpoint a path is, by API.md, written out separately from the route table.
-fn expected_endpoint(path: &str) -> Option<(Endpoint, Option<&str>)> {
+/// The route template a path is, by API.md, written out separately from the route table.
+fn expected_template(path: &str) -> Option<(&'static str, Option<&str>)> {
     let fixed = [
-        ("/register", Endpoint::Register),
-        ("/login", Endpoint::Login),
-        ("/refresh", Endpoint::Refresh),
-        ("/protected", Endpoint::Protected),
-        ("/me", Endpoint::Me),
-        ("/logout", Endpoint::Logout),
-        ("/logout/all", Endpoint::LogoutAll),
-        ("/sessions", Endpoint::ListSessions),
-        ("/password", Endpoint::Password),
-        ("/.well-known/jwks.json", Endpoint::Jwks),
-        (
-            "/.well-known/openid-configuration",
-            Endpoint::OpenIdConfiguration,
-        ),
+        "/register",
+        "/login",
+        "/refresh",
+        "/protected",
+        "/me",
+        "/logout",
+        "/logout/all",
+        "/sessions",
+        "/password",
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
     ];
-    if let Some((_, endpoint)) = fixed.iter().find(|(p, _)| *p == path) {
-        return Some((*endpoint, None));
+    if let Some(template) = fixed.iter().find(|p| **p == path) {
+        return Some((template, None));
     }
     let sid = path.strip_prefix("/sessions/")?;
-    (!sid.is_empty() && !sid.contains('/')).then_some((Endpoint::EndSession, Some(sid)))
+    (!sid.is_empty() && !sid.contains('/')).then_some(("/sessions/{sid}", Some(sid)))
+}
+
+/// Every route of wristband's functions, as one list a single function could serve.
+fn all_routes() -> &'static [Route] {
+    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| api::all_routes().copied().collect())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// A path is an endpoint exactly when it spells one (`{sid}`: one non-empty segment),
+    /// A path is a route exactly when it spells one (`{sid}`: one non-empty segment),
     /// and the `sid` parameter is that segment, unchanged.
     #[test]
     fn paths_match_routes_exactly(segments in proptest::collection::vec(segment(), 0..4)) {
@@ -382,12 +386,19 @@ proptest! {
         let Ok(req) = lambda_http::http::Request::builder().uri(path.as_str()).body(Body::Empty) else {
             return Ok(()); // not a URI path (e.g. a stray `%`): never reaches a function
         };
-        let found = routes::route_of(&req);
-        match expected_endpoint(req.uri().path()) {
-            None => prop_assert!(found.is_none(), "{} matched {:?}", path, found),
-            Some((endpoint, sid)) => {
+        let found = all_routes()
+            .iter()
+            .find(|r| routes::path_param_of(r.path, req.uri().path()).is_some());
+        let matched = routes::match_route(all_routes(), &req);
+        match expected_template(req.uri().path()) {
+            None => {
+                prop_assert!(found.is_none(), "{} matched {:?}", path, found);
+                prop_assert_eq!(matched.unwrap_err().code(), "not_found");
+            }
+            Some((template, sid)) => {
                 let route = found.expect("a route");
-                prop_assert_eq!(route.endpoint, endpoint, "{}", path);
+                prop_assert_eq!(route.path, template, "{}", path);
+                prop_assert!(matched.is_ok(), "{}", path);
                 let param = routes::path_param(&req, route, "sid");
                 prop_assert_eq!(param.as_deref(), sid);
             }
@@ -398,12 +409,12 @@ proptest! {
 // --- the whole respond ----------------------------------------------------------------------
 
 /// A handler that reads everything a real endpoint reads, and answers what it read.
-async fn reading_handler(endpoint: Endpoint, req: Request) -> Result<Reply, ApiError> {
+async fn reading_handler(route: &Route, req: Request) -> Result<Reply, ApiError> {
     let token = bearer_token(&req)?.map(str::len);
     let fields = Fields::from_request(&req)?;
     let username = fields.optional_str("username")?.map(str::to_owned);
     Reply::ok(serde_json::json!({
-        "endpoint": format!("{endpoint:?}"),
+        "route": format!("{} {}", route.method, route.path),
         "token_len": token,
         "username": username,
     }))
@@ -434,9 +445,8 @@ proptest! {
         let Ok(req) = builder.body(Body::Binary(body)) else {
             return Ok(());
         };
-        let endpoints: Vec<Endpoint> = ROUTES.iter().map(|r| r.endpoint).collect();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let response = runtime.block_on(respond(&endpoints, &Cors::default(), req, reading_handler));
+        let response = runtime.block_on(respond(all_routes(), &Cors::default(), req, reading_handler));
         let status = response.status().as_u16();
         prop_assert!([200, 204, 400, 401, 404, 405].contains(&status), "status {}", status);
         match response.body() {

@@ -1,11 +1,11 @@
-//! The route table (`wristband_http::routes`) is stated once; the copies outside the code
+//! The route table (`wristband_http::api`) is stated once; the copies outside the code
 //! (the watch router in Cargo.toml, template.yaml's routes, the sample events and the
 //! function folders) are checked against it here, so they cannot drift.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use wristband_http::routes::{AUTHORIZER_FUNCTION, NOT_FOUND_FUNCTION, ROUTES};
+use wristband_http::api::{AUTHORIZER_FUNCTION, FUNCTIONS, NOT_FOUND_FUNCTION};
 
 /// The one route of template.yaml that no Rust function serves: the sample of a route in
 /// another language behind wristband's Lambda authorizer.
@@ -25,9 +25,13 @@ fn read(relative: &str) -> String {
 
 /// (path, function) pairs the code says exist, plus the catch-all.
 fn expected(catch_all: &[&str]) -> BTreeSet<(String, String)> {
-    ROUTES
+    FUNCTIONS
         .iter()
-        .map(|r| (r.path.to_owned(), r.function.to_owned()))
+        .flat_map(|f| {
+            f.routes
+                .iter()
+                .map(|r| (r.path.to_owned(), f.name.to_owned()))
+        })
         .chain(
             catch_all
                 .iter()
@@ -98,7 +102,7 @@ fn function_folders() -> BTreeSet<String> {
 
 #[test]
 fn function_folders_are_the_route_table_functions() {
-    let mut want: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
+    let mut want: BTreeSet<String> = FUNCTIONS.iter().map(|f| f.name.to_owned()).collect();
     want.insert(NOT_FOUND_FUNCTION.to_owned());
     want.insert(AUTHORIZER_FUNCTION.to_owned());
     assert_eq!(function_folders(), want);
@@ -125,16 +129,24 @@ fn every_sample_event_is_for_its_function_and_route() {
             .as_str()
             .expect("requestContext.http.method");
         assert_eq!(event["version"], "2.0", "{name}: payload format 2.0");
-        let route = ROUTES.iter().find(|r| matches(r.path, raw_path));
-        match route {
-            Some(route) => {
+        let function = FUNCTIONS
+            .iter()
+            .find(|f| f.routes.iter().any(|r| matches(r.path, raw_path)));
+        match function {
+            Some(function) => {
                 assert!(
-                    name.starts_with(route.function),
+                    name.starts_with(function.name),
                     "{name} is for {raw_path}, served by {}",
-                    route.function
+                    function.name
                 );
-                assert!(route.allows(method), "{name}: {method} {raw_path}");
-                covered.insert(route.function.to_owned());
+                assert!(
+                    function
+                        .routes
+                        .iter()
+                        .any(|r| r.method == method && matches(r.path, raw_path)),
+                    "{name}: {method} {raw_path}"
+                );
+                covered.insert(function.name.to_owned());
             }
             None => {
                 assert!(name.starts_with(NOT_FOUND_FUNCTION), "{name}: {raw_path}");

@@ -1,149 +1,160 @@
-//! What the issuing and session functions share, built once per process in `main`.
+//! What a service needs, built once per process in the function's `main`: the
+//! configuration, the keys it holds and the stores it uses, nothing more. A service that
+//! reaches for something its function did not build gets an internal error (a wiring
+//! bug, caught by the end-to-end tests of that function), never a default.
 
 use std::sync::Arc;
 
 use wristband_core::store::{
     LoginThrottleStore, RevocationStore, SessionEnder, SessionStore, UserStore,
 };
-use wristband_core::{Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
-use wristband_dynamodb::{
-    DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder, DynamoDbSessions,
-    DynamoDbUsers,
-};
-use wristband_http::{ApiError, Cors};
+use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
 use crate::password::PasswordHasher;
 
-/// Which keys a function holds: only login and refresh sign (the private key, under
-/// EdDSA/ES256), the others that take tokens verify (public keys), register needs none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Keys {
-    pub issue: bool,
-    pub verify: bool,
-}
-
-impl Keys {
-    pub const NONE: Keys = Keys {
-        issue: false,
-        verify: false,
-    };
-    pub const VERIFY: Keys = Keys {
-        issue: false,
-        verify: true,
-    };
-    pub const ISSUE: Keys = Keys {
-        issue: true,
-        verify: false,
-    };
-    pub const ISSUE_AND_VERIFY: Keys = Keys {
-        issue: true,
-        verify: true,
-    };
-}
-
-/// Configuration, keys, the password hasher and the stores of the endpoints in
-/// `wristband-shared`. Verifier functions (protected, me, the authorizer) do not build one:
-/// they need only an [`Authenticator`].
+/// Configuration, keys, the password hasher and the stores of one function.
+///
+/// ```ignore
+/// let app = App::new(config)
+///     .issuing()?                      // the signing key (login, refresh)
+///     .verifying(revoked_tokens)?      // verification keys + the revocation store
+///     .with_users(users)
+///     .with_sessions(sessions);
+/// ```
 pub struct App {
     pub config: Config,
-    pub cors: Cors,
     issuer: Option<TokenIssuer>,
     authenticator: Option<Arc<Authenticator>>,
-    pub passwords: PasswordHasher,
-    pub users: Arc<dyn UserStore>,
-    pub revocations: Arc<dyn RevocationStore>,
-    pub sessions: Arc<dyn SessionStore>,
-    /// Ends sessions in both tables at once (logout everywhere, password change,
-    /// `DELETE /sessions/{sid}`).
-    pub ender: Arc<dyn SessionEnder>,
-    /// Failed-login counts (login throttling).
-    pub throttle: Arc<dyn LoginThrottleStore>,
+    passwords: Option<PasswordHasher>,
+    users: Option<Arc<dyn UserStore>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    ender: Option<Arc<dyn SessionEnder>>,
+    throttle: Option<Arc<dyn LoginThrottleStore>>,
+}
+
+fn missing(what: &'static str) -> ApiError {
+    ApiError::internal(format!("this function was not built with {what}"))
 }
 
 impl App {
-    /// A function's start: logs, then configuration and clients from the environment;
-    /// refuses to start (with the reason in the log) on bad configuration.
-    pub fn init(keys: Keys) -> Result<Self, ConfigError> {
-        wristband_http::logging::init();
-        Self::from_env(keys).map_err(wristband_http::refuse_to_start)
-    }
-
-    /// Production wiring: configuration from the environment, DynamoDB stores.
-    pub fn from_env(keys: Keys) -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        Self::with_dynamodb(config, wristband_dynamodb::client_from_env(), keys)
-    }
-
-    pub fn with_dynamodb(
-        config: Config,
-        client: aws_sdk_dynamodb::Client,
-        keys: Keys,
-    ) -> Result<Self, ConfigError> {
-        let tables = config.tables.clone();
-        Self::new(
+    /// Configuration only: no key, no store.
+    pub fn new(config: Config) -> Self {
+        Self {
             config,
-            Arc::new(DynamoDbUsers::new(client.clone(), tables.users)),
-            Arc::new(DynamoDbRevokedTokens::new(
-                client.clone(),
-                tables.revoked_tokens.clone(),
-            )),
-            Arc::new(DynamoDbSessions::new(
-                client.clone(),
-                tables.sessions.clone(),
-            )),
-            Arc::new(DynamoDbSessionEnder::new(
-                client.clone(),
-                tables.revoked_tokens.clone(),
-                tables.sessions,
-            )),
-            Arc::new(DynamoDbLoginThrottle::new(client, tables.revoked_tokens)),
-            keys,
-        )
-    }
-
-    pub fn new(
-        config: Config,
-        users: Arc<dyn UserStore>,
-        revocations: Arc<dyn RevocationStore>,
-        sessions: Arc<dyn SessionStore>,
-        ender: Arc<dyn SessionEnder>,
-        throttle: Arc<dyn LoginThrottleStore>,
-        keys: Keys,
-    ) -> Result<Self, ConfigError> {
-        // The issuer first: it installs the signing provider before anything verifies.
-        let issuer = keys.issue.then(|| TokenIssuer::new(&config)).transpose()?;
-        let authenticator = match (keys.verify, &issuer) {
-            // refresh: the verifier takes the issuer's key, JWT_PRIVATE_KEY is parsed once.
-            (true, Some(issuer)) => Some(TokenVerifier::for_issuer(&config, issuer)?),
-            (true, None) => Some(TokenVerifier::new(&config)?),
-            (false, _) => None,
+            issuer: None,
+            authenticator: None,
+            passwords: None,
+            users: None,
+            revocations: None,
+            sessions: None,
+            ender: None,
+            throttle: None,
         }
-        .map(|verifier| Arc::new(Authenticator::new(verifier, revocations.clone())));
-        Ok(Self {
-            cors: Cors::new(config.cors_allow_origins.clone()),
-            issuer,
-            authenticator,
-            passwords: PasswordHasher::new(),
-            config,
-            users,
-            revocations,
-            sessions,
-            ender,
-            throttle,
-        })
     }
 
-    /// The signing side, in the functions built with [`Keys::ISSUE`].
+    /// The signing key (`JWT_SECRET`, or `JWT_PRIVATE_KEY` under EdDSA/ES256): login and
+    /// refresh. Call it before [`App::verifying`]: the issuer installs the signing
+    /// provider before anything verifies, and a function that does both parses its
+    /// private key once.
+    pub fn issuing(mut self) -> Result<Self, ConfigError> {
+        self.issuer = Some(TokenIssuer::new(&self.config)?);
+        Ok(self)
+    }
+
+    /// The verification keys and the revocation store the one [`Authenticator`] checks
+    /// tokens against (also the store services revoke in).
+    pub fn verifying(mut self, revocations: Arc<dyn RevocationStore>) -> Result<Self, ConfigError> {
+        let verifier = match &self.issuer {
+            Some(issuer) => TokenVerifier::for_issuer(&self.config, issuer)?,
+            None => TokenVerifier::new(&self.config)?,
+        };
+        self.authenticator = Some(Arc::new(Authenticator::new(verifier, revocations.clone())));
+        self.revocations = Some(revocations);
+        Ok(self)
+    }
+
+    /// argon2id: register, login, password change.
+    pub fn with_password_hasher(mut self) -> Self {
+        self.passwords = Some(PasswordHasher::new());
+        self
+    }
+
+    pub fn with_users(mut self, users: Arc<dyn UserStore>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The revocation store without verification keys (a function that revokes tokens it
+    /// does not verify).
+    pub fn with_revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// Ends sessions in both tables at once (logout everywhere, password change,
+    /// `DELETE /sessions/{sid}`).
+    pub fn with_session_ender(mut self, ender: Arc<dyn SessionEnder>) -> Self {
+        self.ender = Some(ender);
+        self
+    }
+
+    /// Failed-login counts (login throttling).
+    pub fn with_login_throttle(mut self, throttle: Arc<dyn LoginThrottleStore>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// The signing side.
     pub fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
-        self.issuer
-            .as_ref()
-            .ok_or_else(|| ApiError::internal("this function holds no signing key"))
+        self.issuer.as_ref().ok_or_else(|| missing("a signing key"))
     }
 
-    /// The verifying side, in the functions built with [`Keys::VERIFY`].
+    /// The verifying side.
     pub fn authenticator(&self) -> Result<&Arc<Authenticator>, ApiError> {
         self.authenticator
             .as_ref()
-            .ok_or_else(|| ApiError::internal("this function holds no verification keys"))
+            .ok_or_else(|| missing("verification keys"))
+    }
+
+    pub fn passwords(&self) -> Result<&PasswordHasher, ApiError> {
+        self.passwords
+            .as_ref()
+            .ok_or_else(|| missing("a password hasher"))
+    }
+
+    pub fn users(&self) -> Result<&Arc<dyn UserStore>, ApiError> {
+        self.users
+            .as_ref()
+            .ok_or_else(|| missing("the users store"))
+    }
+
+    pub fn revocations(&self) -> Result<&Arc<dyn RevocationStore>, ApiError> {
+        self.revocations
+            .as_ref()
+            .ok_or_else(|| missing("the revocation store"))
+    }
+
+    pub fn sessions(&self) -> Result<&Arc<dyn SessionStore>, ApiError> {
+        self.sessions
+            .as_ref()
+            .ok_or_else(|| missing("the sessions store"))
+    }
+
+    pub fn ender(&self) -> Result<&Arc<dyn SessionEnder>, ApiError> {
+        self.ender
+            .as_ref()
+            .ok_or_else(|| missing("the session ender"))
+    }
+
+    pub fn throttle(&self) -> Result<&Arc<dyn LoginThrottleStore>, ApiError> {
+        self.throttle
+            .as_ref()
+            .ok_or_else(|| missing("the login throttle store"))
     }
 }

@@ -44,16 +44,17 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         .map(|name| throttle_key(name, input.client.source_ip.as_deref()));
     // The throttling state and the user are independent reads: one round trip for both.
     // A throttled attempt is refused before the password is looked at, user or not.
+    let (throttle_store, users) = (app.throttle()?, app.users()?);
     let throttle_state = async {
         match &key {
-            Some(key) => app.throttle.state(key, now_ms).await,
+            Some(key) => throttle_store.state(key, now_ms).await,
             None => Ok(None),
         }
     };
     let user_lookup = async {
         match &username {
             Some(name) if input.password.chars().count() <= MAX_PASSWORD_CHARS => {
-                app.users.get(name).await
+                users.get(name).await
             }
             _ => Ok(None),
         }
@@ -65,7 +66,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         }
     }
     let verified = app
-        .passwords
+        .passwords()?
         .verify(
             input.password,
             user.as_ref().map(|u| u.password_hash.clone()),
@@ -77,7 +78,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             let mut record = audit::record(Event::LoginFailed).reason("invalid_credentials");
             if let (Some(key), Some(name)) = (&key, &username) {
                 match app
-                    .throttle
+                    .throttle()?
                     .record_failure(key, now_ms, &app.config.throttle)
                     .await?
                 {
@@ -94,7 +95,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         }
     };
     if let (Some(key), Some(_)) = (&key, throttle) {
-        app.throttle.reset(key).await?;
+        app.throttle()?.reset(key).await?;
     }
 
     let sid = random_id().map_err(ApiError::Internal)?;
@@ -110,7 +111,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             now,
         )
         .map_err(ApiError::Internal)?;
-    app.sessions
+    app.sessions()?
         .create(&SessionRecord {
             username: user.username.clone(),
             sid: sid.clone(),

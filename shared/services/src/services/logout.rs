@@ -45,21 +45,23 @@ pub async fn logout(app: &App, input: Input) -> Result<Message, ApiError> {
             }
         },
     };
-    app.revocations
+    app.revocations()?
         .revoke_token(&claims.jti, claims.exp)
         .await?;
     if input.end_session {
         let until = now_secs() + app.config.refresh_ttl.as_secs();
-        app.revocations.revoke_session(&claims.sid, until).await?;
-        app.sessions.delete(&claims.sub, &claims.sid).await?;
+        app.revocations()?
+            .revoke_session(&claims.sid, until)
+            .await?;
+        app.sessions()?.delete(&claims.sub, &claims.sid).await?;
     }
     let refresh_revoked = refresh.is_some();
     if let Some(refresh) = refresh {
-        app.revocations
+        app.revocations()?
             .revoke_token(&refresh.jti, refresh.exp)
             .await?;
         // The session cannot refresh any more: take it off the list.
-        app.sessions.delete(&refresh.sub, &refresh.sid).await?;
+        app.sessions()?.delete(&refresh.sub, &refresh.sid).await?;
     }
     audit::record(Event::LoggedOut)
         .username(&claims.sub)

@@ -18,13 +18,15 @@ pub async fn logout_all(app: &App, input: Input) -> Result<Message, ApiError> {
     let until = now + app.config.refresh_ttl.as_secs();
     // The cutoff refuses tokens issued in earlier seconds, ending sessions refuses those
     // of this second too, and a login right after still works.
-    app.revocations
+    app.revocations()?
         .revoke_user_tokens_before(&claims.sub, now, until)
         .await?;
-    let sessions = app.sessions.list(&claims.sub, now).await?;
-    app.ender.end_sessions(&sessions).await?;
+    let sessions = app.sessions()?.list(&claims.sub, now).await?;
+    app.ender()?.end_sessions(&sessions).await?;
     if !sessions.iter().any(|s| s.sid == claims.sid) {
-        app.revocations.revoke_session(&claims.sid, until).await?;
+        app.revocations()?
+            .revoke_session(&claims.sid, until)
+            .await?;
     }
     audit::record(Event::LoggedOutEverywhere)
         .username(&claims.sub)

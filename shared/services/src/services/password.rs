@@ -20,9 +20,9 @@ pub struct Input {
 pub async fn change_password(app: &App, input: Input) -> Result<Message, ApiError> {
     let claims = input.access;
     check_password_policy(&input.new_password)?;
-    let user = app.users.get(&claims.sub).await?;
+    let user = app.users()?.get(&claims.sub).await?;
     let verified = app
-        .passwords
+        .passwords()?
         .verify(input.old_password, user.map(|u| u.password_hash))
         .await?;
     if !verified {
@@ -33,16 +33,16 @@ pub async fn change_password(app: &App, input: Input) -> Result<Message, ApiErro
             .emit();
         return Err(ApiError::InvalidCredentials);
     }
-    let hash = app.passwords.hash(input.new_password).await?;
-    app.users.set_password_hash(&claims.sub, &hash).await?;
+    let hash = app.passwords()?.hash(input.new_password).await?;
+    app.users()?.set_password_hash(&claims.sub, &hash).await?;
     let others: Vec<SessionRecord> = app
-        .sessions
+        .sessions()?
         .list(&claims.sub, now_secs())
         .await?
         .into_iter()
         .filter(|s| s.sid != claims.sid)
         .collect();
-    app.ender.end_sessions(&others).await?;
+    app.ender()?.end_sessions(&others).await?;
     audit::record(Event::PasswordChanged)
         .username(&claims.sub)
         .sid(&claims.sid)

@@ -18,7 +18,7 @@ pub struct Input {
 
 pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     let claims = input.refresh;
-    let Some(user) = app.users.get(&claims.sub).await? else {
+    let Some(user) = app.users()?.get(&claims.sub).await? else {
         // The user is gone: nothing of theirs is renewed.
         return Err(ApiError::TokenRevoked);
     };
@@ -36,7 +36,7 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
         )
         .map_err(ApiError::Internal)?;
     let rotation = app
-        .sessions
+        .sessions()?
         .rotate(
             &claims.sub,
             &claims.sid,
@@ -73,8 +73,10 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
                 .detail("outcome", "session revoked")
                 .emit();
             let until = now + app.config.refresh_ttl.as_secs();
-            app.revocations.revoke_session(&claims.sid, until).await?;
-            app.sessions.delete(&claims.sub, &claims.sid).await?;
+            app.revocations()?
+                .revoke_session(&claims.sid, until)
+                .await?;
+            app.sessions()?.delete(&claims.sub, &claims.sid).await?;
             Err(ApiError::TokenRevoked)
         }
     }

@@ -27,7 +27,7 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         )
     })?;
     check_password_policy(&input.password)?;
-    let password_hash = app.passwords.hash(input.password).await?;
+    let password_hash = app.passwords()?.hash(input.password).await?;
     let user = UserRecord {
         username,
         password_hash,
@@ -37,7 +37,7 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         // answers 201, where someone else's registration is a 409.
         creation_id: random_id().map_err(ApiError::Internal)?,
     };
-    if !app.users.create(&user).await? {
+    if !app.users()?.create(&user).await? {
         return Err(ApiError::UsernameTaken);
     }
     audit::record(Event::UserRegistered)

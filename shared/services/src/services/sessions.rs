@@ -26,7 +26,7 @@ pub struct SessionView {
 }
 
 pub async fn list(app: &App, access: Claims) -> Result<SessionList, ApiError> {
-    let sessions = app.sessions.list(&access.sub, now_secs()).await?;
+    let sessions = app.sessions()?.list(&access.sub, now_secs()).await?;
     Ok(SessionList {
         sessions: sessions
             .into_iter()
@@ -56,13 +56,13 @@ pub async fn end(app: &App, input: EndInput) -> Result<(), ApiError> {
         return Err(not_found());
     }
     let Some(session) = app
-        .sessions
+        .sessions()?
         .get(&input.access.sub, &input.sid, now_secs())
         .await?
     else {
         return Err(not_found());
     };
-    app.ender.end_sessions(&[session]).await?;
+    app.ender()?.end_sessions(&[session]).await?;
     audit::record(Event::SessionEnded)
         .username(&input.access.sub)
         .sid(&input.sid)

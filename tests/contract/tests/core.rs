@@ -42,7 +42,14 @@ async fn register_creates_a_user_with_an_argon2id_hash(backend: Backend) {
     let r = h.register(&name.to_uppercase(), PASSWORD).await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.json, json!({ "username": name }));
-    let stored = h.app.users.get(&name).await.unwrap().expect("stored");
+    let stored = h
+        .app
+        .users()
+        .unwrap()
+        .get(&name)
+        .await
+        .unwrap()
+        .expect("stored");
     assert!(stored
         .password_hash
         .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
@@ -198,7 +205,13 @@ async fn login_answers_the_contract_shape(backend: Backend) {
     assert_eq!(refresh.exp - refresh.iat, 30 * 24 * 3600);
     assert_ne!(access.jti, refresh.jti);
     // The login opened a session.
-    let sessions = h.app.sessions.list(&name, now_secs()).await.unwrap();
+    let sessions = h
+        .app
+        .sessions()
+        .unwrap()
+        .list(&name, now_secs())
+        .await
+        .unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].sid, access.sid);
     assert_eq!(sessions[0].source_ip.as_deref(), Some(TEST_SOURCE_IP));
@@ -437,13 +450,15 @@ async fn expired_revocation_items_count_as_absent(backend: Backend) {
     let claims = h.claims(&tokens.access, TokenType::Access);
     // DynamoDB deletes expired items lazily: one whose expires_at passed is ignored.
     h.app
-        .revocations
+        .revocations()
+        .unwrap()
         .revoke_token(&claims.jti, now_secs() - 1)
         .await
         .unwrap();
     assert_eq!(h.protected(&tokens.access).await.status, 200);
     h.app
-        .revocations
+        .revocations()
+        .unwrap()
         .revoke_token(&claims.jti, claims.exp)
         .await
         .unwrap();

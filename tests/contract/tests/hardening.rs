@@ -44,7 +44,7 @@ async fn form_passwords_that_are_not_utf8_are_refused_not_merged(backend: Backen
     let r = h.call(request("POST", "/register", &[FORM], &first)).await;
     r.assert_error(400, "invalid_request");
     assert!(r.message().contains("UTF-8"), "{r:?}");
-    assert!(h.app.users.get(&name).await.unwrap().is_none());
+    assert!(h.app.users().unwrap().get(&name).await.unwrap().is_none());
     let second = format!("username={name}&password=%80%81%82%80%81%82%80%81");
     let r = h.call(request("POST", "/login", &[FORM], &second)).await;
     r.assert_error(400, "invalid_request");
@@ -83,7 +83,7 @@ async fn json_and_base64_bodies_that_are_not_utf8_are_refused(backend: Backend) 
         .call(request("POST", "/register", &[json_ct], &body))
         .await;
     r.assert_error(400, "invalid_request");
-    assert!(h.app.users.get(&name).await.unwrap().is_none());
+    assert!(h.app.users().unwrap().get(&name).await.unwrap().is_none());
 }
 
 async fn more_than_one_authorization_header_is_400_everywhere(backend: Backend) {
@@ -200,16 +200,23 @@ async fn create_user_is_idempotent_for_its_own_retry(backend: Backend) {
     let creation_id = random_id().unwrap();
     let record = user_record(&name, &creation_id);
     // Issue 9 defect 5: the SDK's retry of a PutItem that had landed is the same write.
-    assert!(h.app.users.create(&record).await.unwrap());
+    assert!(h.app.users().unwrap().create(&record).await.unwrap());
     assert!(
-        h.app.users.create(&record).await.unwrap(),
+        h.app.users().unwrap().create(&record).await.unwrap(),
         "own retry is a success"
     );
     // Someone else's registration of the same name is not.
     let other = user_record(&name, &random_id().unwrap());
-    assert!(!h.app.users.create(&other).await.unwrap());
+    assert!(!h.app.users().unwrap().create(&other).await.unwrap());
     assert_eq!(
-        h.app.users.get(&name).await.unwrap().unwrap().creation_id,
+        h.app
+            .users()
+            .unwrap()
+            .get(&name)
+            .await
+            .unwrap()
+            .unwrap()
+            .creation_id,
         creation_id
     );
     // Over HTTP, every registration has its own id: the second one is a 409.
@@ -238,7 +245,7 @@ async fn common_passwords_are_refused_at_register_and_password_change(backend: B
         }
         r.assert_error(400, "weak_password");
         assert!(r.message().contains("common"), "{common}: {r:?}");
-        assert!(h.app.users.get(&name).await.unwrap().is_none());
+        assert!(h.app.users().unwrap().get(&name).await.unwrap().is_none());
     }
     let (name, tokens) = h.user_with_tokens().await;
     let body = json!({"old_password": PASSWORD, "new_password": "Password123"}).to_string();
@@ -328,7 +335,14 @@ async fn throttling_answers_unknown_names_the_same(backend: Backend) {
         assert_eq!(a.status, if n <= 5 { 401 } else { 429 }, "attempt {n}");
     }
     // The unknown name's count created no user.
-    assert!(h.app.users.get(&unknown).await.unwrap().is_none());
+    assert!(h
+        .app
+        .users()
+        .unwrap()
+        .get(&unknown)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn parallel_wrong_guesses_never_slip_past_the_count(backend: Backend) {
@@ -390,7 +404,7 @@ async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend
     let mut now = now_millis();
     let mut waits = Vec::new();
     for n in 1..=17u32 {
-        let state = h.app.throttle.state(&key, now).await.unwrap();
+        let state = h.app.throttle().unwrap().state(&key, now).await.unwrap();
         if let Some(state) = state {
             assert!(!state.blocks(now), "failure {n} arrives after the wait");
         }
@@ -399,7 +413,8 @@ async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend
             blocked_until_ms,
         } = h
             .app
-            .throttle
+            .throttle()
+            .unwrap()
             .record_failure(&key, now, &policy)
             .await
             .unwrap()
@@ -414,7 +429,8 @@ async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend
             let during = now + 500;
             assert!(h
                 .app
-                .throttle
+                .throttle()
+                .unwrap()
                 .state(&key, during)
                 .await
                 .unwrap()
@@ -422,7 +438,8 @@ async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend
                 .blocks(during));
             assert_eq!(
                 h.app
-                    .throttle
+                    .throttle()
+                    .unwrap()
                     .record_failure(&key, during, &policy)
                     .await
                     .unwrap(),
@@ -443,16 +460,23 @@ async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend
     // count left alone is forgotten after the memory period.
     assert!(!h
         .app
-        .throttle
+        .throttle()
+        .unwrap()
         .state(&key, now)
         .await
         .unwrap()
         .unwrap()
         .blocks(now));
     let later = now + policy.memory.as_millis() as u64 + 1000;
-    assert_eq!(h.app.throttle.state(&key, later).await.unwrap(), None);
-    h.app.throttle.reset(&key).await.unwrap();
-    assert_eq!(h.app.throttle.state(&key, now).await.unwrap(), None);
+    assert_eq!(
+        h.app.throttle().unwrap().state(&key, later).await.unwrap(),
+        None
+    );
+    h.app.throttle().unwrap().reset(&key).await.unwrap();
+    assert_eq!(
+        h.app.throttle().unwrap().state(&key, now).await.unwrap(),
+        None
+    );
 }
 
 async fn throttle_store_counts_parallel_failures_atomically(backend: Backend) {
@@ -462,7 +486,7 @@ async fn throttle_store_counts_parallel_failures_atomically(backend: Backend) {
     let now = now_millis();
     let tasks: Vec<_> = (0..12)
         .map(|_| {
-            let throttle = h.app.throttle.clone();
+            let throttle = h.app.throttle().unwrap().clone();
             let key = key.clone();
             tokio::spawn(async move { throttle.record_failure(&key, now, &policy).await })
         })

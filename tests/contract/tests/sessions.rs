@@ -170,7 +170,8 @@ async fn logout_all_ends_more_sessions_than_one_batch_holds(backend: Backend) {
     }
     assert!(h
         .app
-        .sessions
+        .sessions()
+        .unwrap()
         .list(&name, now_secs())
         .await
         .unwrap()

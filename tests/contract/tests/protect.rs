@@ -10,7 +10,7 @@ use common::{Backend, Harness, PASSWORD};
 use serde_json::{json, Value};
 use wristband_core::{Claims, Requirements, TokenType};
 use wristband_http::authorizer::{authorize, AuthorizerContext, SimpleResponse};
-use wristband_http::{respond, Endpoint, Guard};
+use wristband_http::{api, respond, Cors, Guard};
 use wristband_test_support::{b64, bearer_request, forge, request, test_config};
 
 on_both_backends!(
@@ -85,7 +85,8 @@ async fn guarded(h: &Harness, requirements: Requirements, token: Option<&str>) -
         None => request("GET", "/me", &[], ""),
     };
     let guard = &guard;
-    let response = respond(&[Endpoint::Me], &h.app.cors, req, |_, req| async move {
+    let cors = Cors::new(h.app.config.cors_allow_origins.clone());
+    let response = respond(api::ME_ROUTES, &cors, req, |_, req| async move {
         let claims = guard.check(&req).await?;
         wristband_http::Reply::ok(json!({ "sub": claims.map(|c| c.sub) }))
     })
@@ -147,7 +148,13 @@ async fn guard_any_role_requirement(backend: Backend) {
         "Bearer error=\"insufficient_scope\""
     );
     let roles = ["ops".to_owned(), "reader".to_owned()];
-    assert!(h.app.users.set_roles(&name, &roles).await.unwrap());
+    assert!(h
+        .app
+        .users()
+        .unwrap()
+        .set_roles(&name, &roles)
+        .await
+        .unwrap());
     let ops = h.login_ok(&name, PASSWORD).await;
     let r = guarded(&h, admins, Some(&ops.access)).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -158,7 +165,13 @@ async fn roles_reach_tokens_at_login_and_refresh(backend: Backend) {
     let h = backend.app().await;
     let (name, _) = h.user_with_tokens().await;
     let roles = vec!["admin".to_owned(), "billing".to_owned()];
-    assert!(h.app.users.set_roles(&name, &roles).await.unwrap());
+    assert!(h
+        .app
+        .users()
+        .unwrap()
+        .set_roles(&name, &roles)
+        .await
+        .unwrap());
     let tokens = h.login_ok(&name, PASSWORD).await;
     assert_eq!(h.claims(&tokens.access, TokenType::Access).roles, roles);
     assert_eq!(h.claims(&tokens.refresh, TokenType::Refresh).roles, roles);
@@ -166,7 +179,13 @@ async fn roles_reach_tokens_at_login_and_refresh(backend: Backend) {
     assert_eq!(r.json["roles"], json!(roles));
 
     // A role removed after login is gone from the tokens of the next refresh.
-    assert!(h.app.users.set_roles(&name, &roles[1..]).await.unwrap());
+    assert!(h
+        .app
+        .users()
+        .unwrap()
+        .set_roles(&name, &roles[1..])
+        .await
+        .unwrap());
     let refreshed = common::tokens_of(&h.refresh(&tokens.refresh).await);
     assert_eq!(
         h.claims(&refreshed.access, TokenType::Access).roles,
@@ -175,7 +194,8 @@ async fn roles_reach_tokens_at_login_and_refresh(backend: Backend) {
     // No such user: roles cannot be set.
     assert!(!h
         .app
-        .users
+        .users()
+        .unwrap()
         .set_roles(&common::unique_user(), &roles)
         .await
         .unwrap());
@@ -211,7 +231,13 @@ async fn authorizer_allows_with_the_context(backend: Backend) {
     let h = backend.app().await;
     let (name, _) = h.user_with_tokens().await;
     let roles = ["admin".to_owned(), "billing".to_owned()];
-    assert!(h.app.users.set_roles(&name, &roles).await.unwrap());
+    assert!(h
+        .app
+        .users()
+        .unwrap()
+        .set_roles(&name, &roles)
+        .await
+        .unwrap());
     let tokens = h.login_ok(&name, PASSWORD).await;
     let claims = h.claims(&tokens.access, TokenType::Access);
     let answer = authorize_token(&h, &tokens.access).await;

@@ -11,7 +11,7 @@ use wristband_core::ids::now_secs;
 use wristband_core::tokens::Subject;
 use wristband_core::{TokenIssuer, TokenType, TokenVerifier};
 use wristband_http::request::Fields;
-use wristband_http::{respond, Cors, Endpoint, Guard};
+use wristband_http::{api, respond, Cors, Guard};
 use wristband_test_support::{
     bearer_request, in_memory_authenticator, json_request, request, test_config,
 };
@@ -34,11 +34,17 @@ fn key_configs() -> Vec<(&'static str, wristband_core::Config)> {
         ("hs256", test_config()),
         (
             "eddsa",
-            asymmetric("EdDSA", include_str!("../../keys/fixtures/ed25519.pem")),
+            asymmetric(
+                "EdDSA",
+                include_str!("../../../shared/keys/fixtures/ed25519.pem"),
+            ),
         ),
         (
             "es256",
-            asymmetric("ES256", include_str!("../../keys/fixtures/p256.pem")),
+            asymmetric(
+                "ES256",
+                include_str!("../../../shared/keys/fixtures/p256.pem"),
+            ),
         ),
     ]
 }
@@ -124,7 +130,7 @@ fn protected_handler(c: &mut Criterion) {
     // JSON answer and response headers. Cloning the request is part of the measured time.
     c.bench_function("handler/protected_in_memory", |b| {
         b.to_async(&runtime).iter(|| async {
-            let response = respond(&[Endpoint::Protected], &cors, req.clone(), |_, req| {
+            let response = respond(api::PROTECTED_ROUTES, &cors, req.clone(), |_, req| {
                 protected::handle(&guard, req)
             })
             .await;

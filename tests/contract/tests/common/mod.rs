@@ -1,6 +1,7 @@
 //! Test harness: one App per test, on the in-memory stores or on DynamoDB Local, routed
 //! by path as API Gateway routes: /protected and /me to their functions' handlers, the
-//! rest to `shared`'s endpoints (unknown paths answer 404 there).
+//! rest to wristband-endpoints' adapters, each with its function's routes from
+//! `wristband_http::api` (unknown paths answer 404, as the not-found function does).
 #![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
@@ -12,10 +13,15 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
+use wristband_core::store::{
+    LoginThrottleStore, RevocationStore, SessionEnder, SessionStore, UserStore,
+};
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
-use wristband_http::{respond, Endpoint, Guard};
-use wristband_services::{App, Keys};
+use wristband_dynamodb::Tables;
+use wristband_http::routes::path_param_of;
+use wristband_http::{api, respond, ApiError, Cors, Guard, Reply, Route};
+use wristband_services::App;
 use wristband_test_support::{
     bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryRevokedTokens,
     InMemorySessionEnder, InMemorySessions, InMemoryUsers,
@@ -95,8 +101,7 @@ impl Backend {
                     Arc::new(wire_client_for(&dynamodb_endpoint())),
                 )
                 .expect("test keys");
-                let app =
-                    App::with_dynamodb(config, client, Keys::ISSUE_AND_VERIFY).expect("test keys");
+                let app = dynamodb_app(config, client);
                 Harness::with_verifier(app, verifier)
             }
         }
@@ -109,8 +114,7 @@ pub fn unreachable(dead_endpoint: &str) -> Harness {
     let verifier =
         wristband_dynamodb_lite::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
             .expect("test keys");
-    let app = App::with_dynamodb(config, client_for(dead_endpoint), Keys::ISSUE_AND_VERIFY)
-        .expect("test keys");
+    let app = dynamodb_app(config, client_for(dead_endpoint));
     Harness::with_verifier(app, verifier)
 }
 
@@ -194,16 +198,48 @@ pub struct Tokens {
 pub fn in_memory_app(config: Config) -> App {
     let revocations = Arc::<InMemoryRevokedTokens>::default();
     let sessions = Arc::<InMemorySessions>::default();
-    App::new(
+    full_app(
         config,
         Arc::<InMemoryUsers>::default(),
         revocations.clone(),
         sessions.clone(),
         Arc::new(InMemorySessionEnder::new(revocations, sessions)),
         Arc::<InMemoryLoginThrottle>::default(),
-        Keys::ISSUE_AND_VERIFY,
     )
-    .expect("test keys")
+}
+
+/// Every store on DynamoDB through `client` (the SDK stores of production).
+pub fn dynamodb_app(config: Config, client: aws_sdk_dynamodb::Client) -> App {
+    let db = Tables::new(client, config.tables.clone());
+    full_app(
+        config,
+        db.users(),
+        db.revoked_tokens(),
+        db.sessions(),
+        db.session_ender(),
+        db.login_throttle(),
+    )
+}
+
+/// What all the issuing and session functions build together: one App serves them all.
+pub fn full_app(
+    config: Config,
+    users: Arc<dyn UserStore>,
+    revocations: Arc<dyn RevocationStore>,
+    sessions: Arc<dyn SessionStore>,
+    ender: Arc<dyn SessionEnder>,
+    throttle: Arc<dyn LoginThrottleStore>,
+) -> App {
+    App::new(config)
+        .issuing()
+        .expect("test keys")
+        .verifying(revocations)
+        .expect("test keys")
+        .with_password_hasher()
+        .with_users(users)
+        .with_sessions(sessions)
+        .with_session_ender(ender)
+        .with_login_throttle(throttle)
 }
 
 /// The app of the issuing functions and the guards of the verifier functions, on the
@@ -242,25 +278,53 @@ impl Harness {
         }
     }
 
-    /// One request, routed by its path as API Gateway does.
+    /// One request, routed by its path as API Gateway does: to the function whose routes
+    /// have its path, answered with that function's routes and handler.
     pub async fn call(&self, req: Request) -> Resp {
-        let cors = &self.app.cors;
-        let response = match req.uri().path() {
-            "/protected" => {
-                respond(&[Endpoint::Protected], cors, req, |_, req| {
-                    protected::handle(&self.protected, req)
+        let cors = Cors::new(self.app.config.cors_allow_origins.clone());
+        let path = req.uri().path().to_owned();
+        let function = api::FUNCTIONS.iter().find(|f| {
+            f.routes
+                .iter()
+                .any(|r| path_param_of(r.path, &path).is_some())
+        });
+        let response = match function {
+            None => {
+                respond(&[], &cors, req, |_, _| async {
+                    Err(ApiError::NotFound("No such path"))
                 })
                 .await
             }
-            "/me" => {
-                respond(&[Endpoint::Me], cors, req, |_, req| {
-                    me::handle(&self.me, req)
+            Some(function) => {
+                respond(function.routes, &cors, req, |route, req| {
+                    self.dispatch(function.name, route, req)
                 })
                 .await
             }
-            _ => wristband_services::handle(&self.app, req).await,
         };
         Resp::from_response(response)
+    }
+
+    /// What each function's `main` passes to `serve`.
+    async fn dispatch(
+        &self,
+        function: &str,
+        route: &Route,
+        req: Request,
+    ) -> Result<Reply, ApiError> {
+        let app = &self.app;
+        match function {
+            "register" => wristband_endpoints::register(app, req).await,
+            "login" => wristband_endpoints::login(app, req).await,
+            "refresh" => wristband_endpoints::refresh(app, req).await,
+            "logout" => wristband_endpoints::logout(app, req).await,
+            "logout-all" => wristband_endpoints::logout_all(app, req).await,
+            "sessions" => wristband_endpoints::sessions(app, route, req).await,
+            "password" => wristband_endpoints::change_password(app, req).await,
+            "protected" => protected::handle(&self.protected, req).await,
+            "me" => me::handle(&self.me, req).await,
+            _ => Err(ApiError::NotFound("No such path")),
+        }
     }
 
     pub async fn register(&self, username: &str, password: &str) -> Resp {

@@ -1,0 +1,121 @@
+//! wristband's issuing and session endpoints over HTTP: each request parsed once into its
+//! service's typed input (credentials checked by the one Authenticator), the output
+//! turned into a reply. The functions' `main` passes these to `wristband_http::serve`
+//! with their routes from `wristband_http::api`.
+
+use wristband_core::{ApiError, Claims, Requirements};
+use wristband_http::api;
+use wristband_http::credentials::{self, IssuedCookies, Source};
+use wristband_http::request::{client_info, Fields};
+use wristband_http::routes::path_param;
+use wristband_http::{Reply, Request, Route, StatusCode};
+use wristband_services::services::{
+    login, logout, logout_all, password, refresh, register, sessions, TokenResponse,
+};
+use wristband_services::App;
+
+/// The caller's claims, from where `TOKEN_LOCATION` allows, CSRF rule included.
+async fn claims(app: &App, req: &Request, requirements: &Requirements) -> Result<Claims, ApiError> {
+    Ok(credentials(app, req, requirements).await?.0)
+}
+
+async fn credentials(
+    app: &App,
+    req: &Request,
+    requirements: &Requirements,
+) -> Result<(Claims, Source), ApiError> {
+    credentials::require(app.authenticator()?, req, requirements).await
+}
+
+/// `/login` and `/refresh`: the JSON body, and in cookie mode the four cookies.
+fn token_reply(app: &App, tokens: TokenResponse) -> Result<Reply, ApiError> {
+    let cookies = match (&tokens.csrf, app.config.token_location.cookies) {
+        (Some(csrf), true) => credentials::set_token_cookies(
+            &app.config.cookies,
+            &IssuedCookies {
+                access_token: &tokens.access_token,
+                access_csrf: &csrf.access,
+                refresh_token: &tokens.refresh_token,
+                refresh_csrf: &csrf.refresh,
+                max_age: app.issuer()?.refresh_ttl(),
+            },
+        ),
+        _ => Vec::new(),
+    };
+    Ok(Reply::ok(&tokens)?.with_cookies(cookies))
+}
+
+fn required(fields: &Fields, name: &str) -> Result<String, ApiError> {
+    fields.required_str(name).map(str::to_owned)
+}
+
+pub async fn register(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = register::Input {
+        username: required(&fields, "username")?,
+        password: required(&fields, "password")?,
+    };
+    Reply::with_status(StatusCode::CREATED, register::register(app, input).await?)
+}
+
+pub async fn login(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = login::Input {
+        username: required(&fields, "username")?,
+        password: required(&fields, "password")?,
+        client: client_info(&req)?,
+    };
+    token_reply(app, login::login(app, input).await?)
+}
+
+pub async fn refresh(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let refresh = claims(app, &req, &Requirements::refresh()).await?;
+    token_reply(
+        app,
+        refresh::refresh(app, refresh::Input { refresh }).await?,
+    )
+}
+
+pub async fn logout(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let (access, source) = credentials(app, &req, &Requirements::access()).await?;
+    let fields = Fields::from_request(&req)?;
+    let input = logout::Input {
+        access,
+        refresh_token: fields.optional_str("refresh_token")?.map(str::to_owned),
+        end_session: source == Source::Cookie,
+    };
+    let reply = Reply::ok(logout::logout(app, input).await?)?;
+    Ok(if app.config.token_location.cookies {
+        reply.with_cookies(credentials::clear_token_cookies(&app.config.cookies))
+    } else {
+        reply
+    })
+}
+
+pub async fn logout_all(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access()).await?;
+    Reply::ok(logout_all::logout_all(app, logout_all::Input { access }).await?)
+}
+
+/// `GET /sessions` and `DELETE /sessions/{sid}`.
+pub async fn sessions(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access()).await?;
+    if *route == api::LIST_SESSIONS {
+        return Reply::ok(sessions::list(app, access).await?);
+    }
+    let sid =
+        path_param(&req, &api::END_SESSION, "sid").ok_or(ApiError::NotFound("No such session"))?;
+    sessions::end(app, sessions::EndInput { access, sid }).await?;
+    Ok(Reply::no_content())
+}
+
+pub async fn change_password(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access().fresh()).await?;
+    let fields = Fields::from_request(&req)?;
+    let input = password::Input {
+        access,
+        old_password: required(&fields, "old_password")?,
+        new_password: required(&fields, "new_password")?,
+    };
+    Reply::ok(password::change_password(app, input).await?)
+}

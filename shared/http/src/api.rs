@@ -1,0 +1,89 @@
+//! wristband's own functions and the routes each serves: the one list of API.md's paths.
+//! A test holds the copies outside the code (the watch router in Cargo.toml, the routes
+//! of template.yaml, the sample events, the function folders) to it. Functions of your
+//! own state their routes themselves and need nothing from here.
+
+use crate::routes::Route;
+
+pub const REGISTER: Route = Route::post("/register");
+pub const LOGIN: Route = Route::post("/login");
+pub const REFRESH: Route = Route::post("/refresh");
+pub const PROTECTED: Route = Route::get("/protected");
+pub const ME: Route = Route::get("/me");
+pub const LOGOUT_DELETE: Route = Route::delete("/logout");
+pub const LOGOUT_POST: Route = Route::post("/logout");
+pub const LOGOUT_ALL: Route = Route::post("/logout/all");
+pub const LIST_SESSIONS: Route = Route::get("/sessions");
+pub const END_SESSION: Route = Route::delete("/sessions/{sid}");
+pub const PASSWORD: Route = Route::post("/password");
+pub const JWKS: Route = Route::get("/.well-known/jwks.json");
+pub const OPENID_CONFIGURATION: Route = Route::get("/.well-known/openid-configuration");
+
+/// A Lambda function of this workspace (its binary's name) and the routes it serves.
+#[derive(Clone, Copy, Debug)]
+pub struct Function {
+    pub name: &'static str,
+    pub routes: &'static [Route],
+}
+
+// What each function serves: its `main` passes this to `serve`.
+pub const REGISTER_ROUTES: &[Route] = &[REGISTER];
+pub const LOGIN_ROUTES: &[Route] = &[LOGIN];
+pub const REFRESH_ROUTES: &[Route] = &[REFRESH];
+pub const PROTECTED_ROUTES: &[Route] = &[PROTECTED];
+pub const ME_ROUTES: &[Route] = &[ME];
+pub const LOGOUT_ROUTES: &[Route] = &[LOGOUT_DELETE, LOGOUT_POST];
+pub const LOGOUT_ALL_ROUTES: &[Route] = &[LOGOUT_ALL];
+pub const SESSIONS_ROUTES: &[Route] = &[LIST_SESSIONS, END_SESSION];
+pub const PASSWORD_ROUTES: &[Route] = &[PASSWORD];
+pub const JWKS_ROUTES: &[Route] = &[JWKS, OPENID_CONFIGURATION];
+
+/// Every function that serves routes of API.md.
+pub const FUNCTIONS: &[Function] = &[
+    function("register", REGISTER_ROUTES),
+    function("login", LOGIN_ROUTES),
+    function("refresh", REFRESH_ROUTES),
+    function("protected", PROTECTED_ROUTES),
+    function("me", ME_ROUTES),
+    function("logout", LOGOUT_ROUTES),
+    function("logout-all", LOGOUT_ALL_ROUTES),
+    function("sessions", SESSIONS_ROUTES),
+    function("password", PASSWORD_ROUTES),
+    function("jwks", JWKS_ROUTES),
+];
+
+/// Serves every other path (API Gateway's `$default` route): 404 `not_found`.
+pub const NOT_FOUND_FUNCTION: &str = "not-found";
+
+/// The Lambda authorizer: not a route, API Gateway calls it before protected routes.
+pub const AUTHORIZER_FUNCTION: &str = "authorizer";
+
+const fn function(name: &'static str, routes: &'static [Route]) -> Function {
+    Function { name, routes }
+}
+
+/// The routes of the function `name` (empty for one that serves none).
+pub fn routes_of(name: &str) -> &'static [Route] {
+    FUNCTIONS
+        .iter()
+        .find(|f| f.name == name)
+        .map_or(&[], |f| f.routes)
+}
+
+/// Every route of every function, in table order.
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    FUNCTIONS.iter().flat_map(|f| f.routes.iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_served_by_one_function() {
+        let mut seen = std::collections::BTreeSet::new();
+        for route in all_routes() {
+            assert!(seen.insert(*route), "{route:?} listed twice");
+        }
+    }
+}
