@@ -62,6 +62,46 @@ impl ThrottleState {
     pub fn blocks(&self, now_ms: u64) -> bool {
         self.blocked_until_ms > now_ms
     }
+
+    /// The throttling arithmetic, stated once for every store: the state after one more
+    /// failed login at `now_ms` on top of `current` (`None`: no live count), and the
+    /// epoch millisecond until which the count is remembered (`policy.memory` after the
+    /// wait ends, or after now when there is no wait).
+    pub fn after_failure(
+        current: Option<ThrottleState>,
+        now_ms: u64,
+        policy: &ThrottlePolicy,
+    ) -> (ThrottleState, u64) {
+        let failures = current.map_or(0, |s| s.failures).saturating_add(1);
+        let wait_ms = millis(policy.wait_after(failures));
+        let blocked_until_ms = if wait_ms == 0 {
+            0
+        } else {
+            now_ms.saturating_add(wait_ms)
+        };
+        let expires_at_ms = blocked_until_ms
+            .max(now_ms)
+            .saturating_add(millis(policy.memory));
+        (
+            ThrottleState {
+                failures,
+                blocked_until_ms,
+            },
+            expires_at_ms,
+        )
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// When a store gives up recounting under contention: the attempt is answered as one
+/// made during the first wait.
+pub fn contended_failure(now_ms: u64, policy: &ThrottlePolicy) -> FailureCount {
+    FailureCount::AlreadyBlocked {
+        until_ms: now_ms.saturating_add(millis(policy.first_wait)),
+    }
 }
 
 /// What counting a failed login did.
@@ -198,4 +238,42 @@ pub trait SessionStore: Send + Sync {
 pub trait SessionEnder: Send + Sync {
     /// `sessions` as [`SessionStore::list`] returns them (distinct sids).
     async fn end_sessions(&self, sessions: &[SessionRecord]) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn failures_wait_after_the_free_ones_doubling_up_to_the_cap() {
+        let policy = ThrottlePolicy::default();
+        let now = 1_800_000_000_000;
+        let mut state = None;
+        let mut waits = Vec::new();
+        for _ in 0..16 {
+            let (next, expires_at_ms) = ThrottleState::after_failure(state, now, &policy);
+            let wait = next.blocked_until_ms.saturating_sub(now);
+            waits.push(wait);
+            assert_eq!(expires_at_ms, now + wait + 24 * 3600 * 1000);
+            state = Some(next);
+        }
+        // The fifth failure in a row starts the first wait.
+        assert_eq!(&waits[..4], &[0; 4]);
+        assert_eq!(&waits[4..9], &[1000, 2000, 4000, 8000, 16000]);
+        assert_eq!(waits[15], 15 * 60 * 1000, "capped at max_wait");
+        assert_eq!(state.unwrap().failures, 16);
+    }
+
+    #[test]
+    fn a_contended_failure_waits_the_first_wait() {
+        let policy = ThrottlePolicy {
+            first_wait: Duration::from_millis(1500),
+            ..ThrottlePolicy::default()
+        };
+        assert_eq!(
+            contended_failure(10, &policy),
+            FailureCount::AlreadyBlocked { until_ms: 1510 }
+        );
+    }
 }

@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::Client;
 
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionEnder,
-    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
+    contended_failure, FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore,
+    Rotation, SessionEnder, SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -369,15 +369,10 @@ impl LoginThrottleStore for DynamoDbLoginThrottle {
                     until_ms: state.blocked_until_ms,
                 });
             }
-            let failures = current.map_or(0, |s| s.failures).saturating_add(1);
-            let wait_ms =
-                u64::try_from(policy.wait_after(failures).as_millis()).unwrap_or(u64::MAX);
-            let blocked_until_ms = if wait_ms == 0 {
-                0
-            } else {
-                now_ms.saturating_add(wait_ms)
-            };
-            let expires_at = blocked_until_ms.max(now_ms) / 1000 + policy.memory.as_secs();
+            let (next, expires_at_ms) = ThrottleState::after_failure(current, now_ms, policy);
+            let (failures, blocked_until_ms) = (next.failures, next.blocked_until_ms);
+            // The item's TTL attribute is in seconds, like every `expires_at`.
+            let expires_at = expires_at_ms / 1000;
             let mut update = self
                 .client
                 .update_item()
@@ -421,10 +416,7 @@ impl LoginThrottleStore for DynamoDbLoginThrottle {
             };
             current = throttle_state(old.as_ref(), now_ms);
         }
-        Ok(FailureCount::AlreadyBlocked {
-            until_ms: now_ms
-                .saturating_add(u64::try_from(policy.first_wait.as_millis()).unwrap_or(u64::MAX)),
-        })
+        Ok(contended_failure(now_ms, policy))
     }
 
     async fn reset(&self, key: &str) -> Result<(), StoreError> {

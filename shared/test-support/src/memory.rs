@@ -92,28 +92,11 @@ impl LoginThrottleStore for InMemoryLoginThrottle {
                 until_ms: state.blocked_until_ms,
             });
         }
-        let failures = current.map_or(0, |s| s.failures).saturating_add(1);
-        let wait_ms = u64::try_from(policy.wait_after(failures).as_millis()).unwrap_or(u64::MAX);
-        let blocked_until_ms = if wait_ms == 0 {
-            0
-        } else {
-            now_ms.saturating_add(wait_ms)
-        };
-        let memory_ms = u64::try_from(policy.memory.as_millis()).unwrap_or(u64::MAX);
-        let expires_at_ms = blocked_until_ms.max(now_ms).saturating_add(memory_ms);
-        counts.insert(
-            key.to_owned(),
-            (
-                ThrottleState {
-                    failures,
-                    blocked_until_ms,
-                },
-                expires_at_ms,
-            ),
-        );
+        let (next, expires_at_ms) = ThrottleState::after_failure(current, now_ms, policy);
+        counts.insert(key.to_owned(), (next, expires_at_ms));
         Ok(FailureCount::Counted {
-            failures,
-            blocked_until_ms,
+            failures: next.failures,
+            blocked_until_ms: next.blocked_until_ms,
         })
     }
 
