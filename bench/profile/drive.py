@@ -7,8 +7,8 @@ pointing at it and gets one API Gateway HTTP API (v2) `GET /protected` event wit
 access token after the other, as fast as it answers (one at a time, like Lambda).
 
 The token is minted here (HS256 with JWT_SECRET, kid JWT_KID or wristband-1, the claims of
-shared/core/src/tokens.rs), so no login is needed; the revocation table is created here with raw
-DynamoDB calls (DynamoDB Local checks no signature), so no extra cargo build is needed.
+shared/core/src/tokens.rs), so no login is needed. The tables must exist (run.sh creates
+them with tools/create-tables before calling this).
 
 Phases: warm-up (--warmup), a measured batch without perf (--n): requests/s, latency
 median/p90 seen here (event written -> response received), the process's CPU time per
@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -59,40 +58,6 @@ def mint_access_token(secret, issuer, audience, kid, sub="profile-user", ttl=360
                      b64url(json.dumps(claims, separators=(",", ":")).encode()))
     sig = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + b64url(sig)
-
-
-def ddb_call(endpoint, target, body):
-    req = urllib.request.Request(
-        endpoint.rstrip("/") + "/", data=json.dumps(body).encode(), method="POST",
-        headers={
-            "X-Amz-Target": f"DynamoDB_20120810.{target}",
-            "Content-Type": "application/x-amz-json-1.0",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=dummy/20250101/us-east-1/dynamodb/"
-                             "aws4_request, SignedHeaders=host, Signature=0",
-        })
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        data = e.read()
-        if b"ResourceInUseException" in data:
-            return None
-        raise SystemExit(f"DynamoDB {target} failed: {e.code} {data[:300]!r}")
-
-
-def ensure_tables(endpoint):
-    """The three tables as shared/dynamodb/src/store.rs `ensure_tables` makes them."""
-    specs = [
-        (os.environ.get("USERS_TABLE", "users"), [("username", "HASH")]),
-        (os.environ.get("REVOKED_TOKENS_TABLE", "revoked-tokens"), [("jti", "HASH")]),
-        (os.environ.get("SESSIONS_TABLE", "sessions"), [("username", "HASH"), ("sid", "RANGE")]),
-    ]
-    for name, keys in specs:
-        ddb_call(endpoint, "CreateTable", {
-            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": a, "KeyType": t} for a, t in keys],
-            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
-        })
 
 
 def make_event(token, i=0):
@@ -246,7 +211,6 @@ def main():
     for k in ("AWS_ENDPOINT_URL", "JWT_SECRET"):
         if not env.get(k):
             raise SystemExit(f"{k} is not set")
-    ensure_tables(env["AWS_ENDPOINT_URL"])
     token = mint_access_token(env["JWT_SECRET"], env.get("JWT_ISSUER", "wristband"),
                               env.get("JWT_AUDIENCE", "wristband-clients"),
                               env.get("JWT_KID", "wristband-1"))

@@ -26,6 +26,8 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients RUST_LOG="${RUST_LOG:-warn}"
 export USERS_TABLE=prof-users REVOKED_TOKENS_TABLE=prof-revoked SESSIONS_TABLE=prof-sessions
+# The tables as make run and make test create them (one definition: the schema module).
+cargo run -q -p create-tables
 
 { echo "# $(date -u) $(uname -r), $(nproc) cores"; grep -m1 'model name' /proc/cpuinfo
   echo "loadavg before: $(cat /proc/loadavg)"; ps -eo pcpu,comm --sort=-pcpu | head -6; } \

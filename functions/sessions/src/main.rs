@@ -3,6 +3,7 @@
 
 use wristband_core::Config;
 use wristband_dynamodb::Tables;
+use wristband_dynamodb_lite::revocation_check_from_env;
 use wristband_http::{api, refuse_to_start, serve, Cors};
 use wristband_services::App;
 
@@ -11,8 +12,9 @@ fn main() -> Result<(), wristband_http::Error> {
         let config = Config::from_env().map_err(refuse_to_start)?;
         let cors = Cors::new(config.cors_allow_origins.clone());
         let db = Tables::from_env(&config.tables);
+        let revocation_check = revocation_check_from_env(&config).map_err(refuse_to_start)?;
         let app = App::new(config)
-            .verifying(db.revoked_tokens())
+            .verifying(revocation_check)
             .map_err(refuse_to_start)?
             .with_sessions(db.sessions())
             .with_session_ender(db.session_ender());

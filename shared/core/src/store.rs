@@ -154,7 +154,7 @@ pub trait RevocationCheck: Send + Sync {
 
 /// Revoked token ids, ended sessions and "logged out everywhere" cutoffs.
 #[async_trait]
-pub trait RevocationStore: RevocationCheck {
+pub trait RevocationStore: Send + Sync {
     /// Refuses this token id until `expires_at` (the token's `exp`).
     async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
     /// Refuses every token of the session until `expires_at`.

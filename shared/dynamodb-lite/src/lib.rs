@@ -39,6 +39,16 @@ pub fn authenticator(
     )))
 }
 
+/// The revocation check over `DynamoDB from the environment, for a function that also
+/// writes revocations through the SDK (refresh, logout, ...): every function reads
+/// revocations through this one code.
+pub fn revocation_check_from_env(config: &Config) -> Result<Arc<LiteRevokedTokens>, ConfigError> {
+    Ok(Arc::new(LiteRevokedTokens::new(
+        Arc::new(DynamoDbHttp::from_env()?),
+        config.tables.revoked_tokens.clone(),
+    )))
+}
+
 /// [`authenticator`] with the endpoint, region and credentials from the environment: a
 /// function of your own that verifies wristband's tokens builds this once in `main`.
 pub fn authenticator_from_env(config: &Config) -> Result<Arc<Authenticator>, ConfigError> {

@@ -27,6 +27,42 @@ pub const REFRESH_JTI: &str = "refresh_jti";
 pub const PREVIOUS_REFRESH_JTI: &str = "previous_refresh_jti";
 pub const ROTATED_AT: &str = "rotated_at";
 
+/// One table as template.yaml declares it and `create-tables` makes it (all key
+/// attributes are strings; billing on demand). A test holds template.yaml to these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableDef {
+    /// The template's logical id.
+    pub resource: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    /// The TTL attribute (epoch seconds), if items expire.
+    pub ttl_attribute: Option<&'static str>,
+}
+
+pub const USERS_TABLE: TableDef = TableDef {
+    resource: "UsersTable",
+    partition_key: USERNAME,
+    sort_key: None,
+    ttl_attribute: None,
+};
+
+pub const REVOKED_TOKENS_TABLE: TableDef = TableDef {
+    resource: "RevokedTokensTable",
+    partition_key: JTI,
+    sort_key: None,
+    ttl_attribute: Some(EXPIRES_AT),
+};
+
+pub const SESSIONS_TABLE: TableDef = TableDef {
+    resource: "SessionsTable",
+    partition_key: USERNAME,
+    sort_key: Some(SID),
+    ttl_attribute: Some(EXPIRES_AT),
+};
+
+/// Every table of wristband.
+pub const TABLES: [TableDef; 3] = [USERS_TABLE, REVOKED_TOKENS_TABLE, SESSIONS_TABLE];
+
 /// The revoked-tokens key of an ended session.
 pub fn session_key(sid: &str) -> String {
     format!("{SESSION_KEY_PREFIX}{sid}")

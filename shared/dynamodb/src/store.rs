@@ -8,22 +8,22 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
-    KeysAndAttributes, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus, WriteRequest,
+    PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    contended_failure, FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore,
-    Rotation, SessionEnder, SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
+    contended_failure, FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionEnder,
+    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
 };
-use wristband_core::{Claims, StoreError};
+use wristband_core::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
 
 use wristband_dynamodb_lite::is_outage_code;
-use wristband_dynamodb_lite::schema::*;
+use wristband_dynamodb_lite::schema::{self, *};
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -195,6 +195,8 @@ impl UserStore for DynamoDbUsers {
 
 // ---------------------------------------------------------------- revoked tokens
 
+/// Writes revocations. The read (is a token revoked?) is wristband-dynamodb-lite's
+/// `LiteRevokedTokens`, the one revocation check of every function.
 pub struct DynamoDbRevokedTokens {
     client: Client,
     table: String,
@@ -225,59 +227,6 @@ impl DynamoDbRevokedTokens {
         }
         put.send().await.map_err(classify)?;
         Ok(())
-    }
-}
-
-/// How often unprocessed keys of a BatchGetItem are asked for again before we give up
-/// (and fail closed).
-const BATCH_GET_ATTEMPTS: u32 = 3;
-
-#[async_trait]
-impl RevocationCheck for DynamoDbRevokedTokens {
-    async fn is_revoked(&self, claims: &Claims, now: u64) -> Result<bool, StoreError> {
-        let keys = revocation_keys(&claims.jti, &claims.sid, &claims.sub);
-        let user_key = keys[2].clone();
-        let keys = keys
-            .into_iter()
-            .map(|k| HashMap::from([(JTI.to_owned(), s(k))]))
-            .collect::<Vec<_>>();
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::Other(Box::new(e)))?;
-
-        for attempt in 0..BATCH_GET_ATTEMPTS {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(classify)?;
-            let items = out
-                .responses()
-                .and_then(|r| r.get(&self.table))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            for item in items {
-                let is_cutoff = get_s(item, JTI).is_some_and(|key| key == user_key);
-                let (expires_at, cutoff) = (get_n(item, EXPIRES_AT), get_n(item, REVOKED_BEFORE));
-                if item_refuses(is_cutoff, expires_at, cutoff, claims.iat, now) {
-                    return Ok(true);
-                }
-            }
-            match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                Some(rest) if !rest.keys().is_empty() => {
-                    request = rest.clone();
-                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
-                }
-                _ => return Ok(false),
-            }
-        }
-        Err(StoreError::Unavailable(
-            "revocation check left keys unprocessed after retries".into(),
-        ))
     }
 }
 
@@ -782,7 +731,8 @@ where
 
 // ---------------------------------------------------------------- table setup
 
-/// Creates the three tables (with TTL on `expires_at`) when missing; safe to run again.
+/// Creates the three tables of `schema::TABLES` (TTL where they say) when missing; safe
+/// to run again.
 /// Used by `make run`, the tests and the `create-tables` tool; in AWS the SAM template
 /// owns the tables.
 pub async fn ensure_tables(client: &Client, tables: &TableNames) -> Result<(), StoreError> {
@@ -801,15 +751,13 @@ pub async fn ensure_tables(client: &Client, tables: &TableNames) -> Result<(), S
             .map_err(|e| StoreError::Other(Box::new(e)))
     };
     let specs = [
-        (&tables.users, vec![(USERNAME, KeyType::Hash)], false),
-        (&tables.revoked_tokens, vec![(JTI, KeyType::Hash)], true),
-        (
-            &tables.sessions,
-            vec![(USERNAME, KeyType::Hash), (SID, KeyType::Range)],
-            true,
-        ),
+        (&tables.users, schema::USERS_TABLE),
+        (&tables.revoked_tokens, schema::REVOKED_TOKENS_TABLE),
+        (&tables.sessions, schema::SESSIONS_TABLE),
     ];
-    for (table, keys, ttl) in specs {
+    for (table, def) in specs {
+        let keys = std::iter::once((def.partition_key, KeyType::Hash))
+            .chain(def.sort_key.map(|sort| (sort, KeyType::Range)));
         let mut create = client
             .create_table()
             .table_name(table)
@@ -827,14 +775,14 @@ pub async fn ensure_tables(client: &Client, tables: &TableNames) -> Result<(), S
                     .is_some_and(|e| e.is_resource_in_use_exception()) => {}
             Err(err) => return Err(classify(err)),
         }
-        if ttl {
-            enable_ttl(client, table).await?;
+        if let Some(attribute) = def.ttl_attribute {
+            enable_ttl(client, table, attribute).await?;
         }
     }
     Ok(())
 }
 
-async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
+async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
     let current = client
         .describe_time_to_live()
         .table_name(table)
@@ -851,7 +799,7 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
         return Ok(());
     }
     let spec = TimeToLiveSpecification::builder()
-        .attribute_name(EXPIRES_AT)
+        .attribute_name(attribute)
         .enabled(true)
         .build()
         .map_err(|e| StoreError::Other(Box::new(e)))?;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use wristband_core::store::{
-    LoginThrottleStore, RevocationStore, SessionEnder, SessionStore, UserStore,
+    LoginThrottleStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
@@ -17,7 +17,8 @@ use crate::password::PasswordHasher;
 /// ```ignore
 /// let app = App::new(config)
 ///     .issuing()?                      // the signing key (login, refresh)
-///     .verifying(revoked_tokens)?      // verification keys + the revocation store
+///     .verifying(revocation_check)?    // verification keys + the revocation check
+///     .with_revocations(revoked_tokens)
 ///     .with_users(users)
 ///     .with_sessions(sessions);
 /// ```
@@ -62,15 +63,14 @@ impl App {
         Ok(self)
     }
 
-    /// The verification keys and the revocation store the one [`Authenticator`] checks
-    /// tokens against (also the store services revoke in).
-    pub fn verifying(mut self, revocations: Arc<dyn RevocationStore>) -> Result<Self, ConfigError> {
+    /// The verification keys and the revocation check the one [`Authenticator`] reads
+    /// (in production wristband-dynamodb-lite's, the same as the verifier functions').
+    pub fn verifying(mut self, revocations: Arc<dyn RevocationCheck>) -> Result<Self, ConfigError> {
         let verifier = match &self.issuer {
             Some(issuer) => TokenVerifier::for_issuer(&self.config, issuer)?,
             None => TokenVerifier::new(&self.config)?,
         };
-        self.authenticator = Some(Arc::new(Authenticator::new(verifier, revocations.clone())));
-        self.revocations = Some(revocations);
+        self.authenticator = Some(Arc::new(Authenticator::new(verifier, revocations)));
         Ok(self)
     }
 
@@ -85,8 +85,7 @@ impl App {
         self
     }
 
-    /// The revocation store without verification keys (a function that revokes tokens it
-    /// does not verify).
+    /// Where revocations are written (logout, refresh reuse, logout everywhere).
     pub fn with_revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(revocations);
         self

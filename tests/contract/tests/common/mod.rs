@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
 use wristband_core::store::{
-    LoginThrottleStore, RevocationStore, SessionEnder, SessionStore, UserStore,
+    LoginThrottleStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
@@ -101,7 +101,8 @@ impl Backend {
                     Arc::new(wire_client_for(&dynamodb_endpoint())),
                 )
                 .expect("test keys");
-                let app = dynamodb_app(config, client);
+                let check = verifier_check(&dynamodb_endpoint(), &config);
+                let app = dynamodb_app(config, client, check);
                 Harness::with_verifier(app, verifier)
             }
         }
@@ -114,8 +115,17 @@ pub fn unreachable(dead_endpoint: &str) -> Harness {
     let verifier =
         wristband_dynamodb_lite::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
             .expect("test keys");
-    let app = dynamodb_app(config, client_for(dead_endpoint));
+    let check = verifier_check(dead_endpoint, &config);
+    let app = dynamodb_app(config, client_for(dead_endpoint), check);
     Harness::with_verifier(app, verifier)
+}
+
+/// Production's revocation check (no SDK) on the test tables at `endpoint`.
+pub fn verifier_check(endpoint: &str, config: &Config) -> Arc<dyn RevocationCheck> {
+    Arc::new(wristband_dynamodb_lite::LiteRevokedTokens::new(
+        Arc::new(wire_client_for(endpoint)),
+        config.tables.revoked_tokens.clone(),
+    ))
 }
 
 /// The verifier functions' DynamoDB client (no SDK) for any endpoint, production's policy.
@@ -202,18 +212,25 @@ pub fn in_memory_app(config: Config) -> App {
         config,
         Arc::<InMemoryUsers>::default(),
         revocations.clone(),
+        revocations.clone(),
         sessions.clone(),
         Arc::new(InMemorySessionEnder::new(revocations, sessions)),
         Arc::<InMemoryLoginThrottle>::default(),
     )
 }
 
-/// Every store on DynamoDB through `client` (the SDK stores of production).
-pub fn dynamodb_app(config: Config, client: aws_sdk_dynamodb::Client) -> App {
+/// Every store on DynamoDB through `client` (the SDK stores of production), revocations
+/// read through `check` (production's SDK-free read).
+pub fn dynamodb_app(
+    config: Config,
+    client: aws_sdk_dynamodb::Client,
+    check: Arc<dyn RevocationCheck>,
+) -> App {
     let db = Tables::new(client, config.tables.clone());
     full_app(
         config,
         db.users(),
+        check,
         db.revoked_tokens(),
         db.sessions(),
         db.session_ender(),
@@ -225,6 +242,7 @@ pub fn dynamodb_app(config: Config, client: aws_sdk_dynamodb::Client) -> App {
 pub fn full_app(
     config: Config,
     users: Arc<dyn UserStore>,
+    check: Arc<dyn RevocationCheck>,
     revocations: Arc<dyn RevocationStore>,
     sessions: Arc<dyn SessionStore>,
     ender: Arc<dyn SessionEnder>,
@@ -233,8 +251,9 @@ pub fn full_app(
     App::new(config)
         .issuing()
         .expect("test keys")
-        .verifying(revocations)
+        .verifying(check)
         .expect("test keys")
+        .with_revocations(revocations)
         .with_password_hasher()
         .with_users(users)
         .with_sessions(sessions)
