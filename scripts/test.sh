@@ -25,6 +25,7 @@ WATCH_PGID=""
 BRIDGE_PGID=""
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
 STATIC_PGID=""
+OWN_PGID=""
 DDB_LOG="$LOG_DIR/dynamodb-local.log"
 STAGE="setup"
 
@@ -36,6 +37,9 @@ cleanup() {
   fi
   if [ -n "$STATIC_PGID" ]; then
     wb_kill_group "$STATIC_PGID" 5
+  fi
+  if [ -n "$OWN_PGID" ]; then
+    wb_kill_group "$OWN_PGID" 10
   fi
   if [ -n "$WATCH_PGID" ]; then
     if [ "$rc" -ne 0 ] && [ -s "$WATCH_LOG" ]; then
@@ -148,6 +152,36 @@ start_watch
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
   cargo test -p wristband-e2e --test http --test attacks --test audit 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "examples/own-function: a crate outside the workspace, tested and served beside the stack"
+# Built as a user's crate would be: its own Cargo.toml and lock, path dependencies on
+# shared/, its own target directory. Its unit tests, then its routes over HTTP through its
+# own `cargo lambda watch` with tokens from the stack's /login (same tables and keys).
+OWN_DIR="$ROOT/examples/own-function"
+export OWN_TARGET="$ROOT/target/own-function"
+(
+  cd "$OWN_DIR"
+  cargo fmt --check
+  CARGO_TARGET_DIR="$OWN_TARGET" cargo clippy -q --all-targets --locked -- -D warnings
+  CARGO_TARGET_DIR="$OWN_TARGET" cargo test --locked 2>&1 | tee -a "$LOG_DIR/tests.log"
+)
+OWN_PORT="$(wb_free_port)"
+# shellcheck disable=SC2016 # expanded by the child shell
+wb_spawn "$LOG_DIR/own.pid" "$LOG_DIR/own-function-watch.log" bash -c \
+  'cd "$0" && CARGO_TARGET_DIR="$OWN_TARGET" exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --disable-cors' \
+  "$OWN_DIR" "$OWN_PORT"
+OWN_PGID="$(cat "$LOG_DIR/own.pid")"
+deadline=$((SECONDS + WATCH_READY_TIMEOUT))
+until wb_http_status GET "http://127.0.0.1:$OWN_PORT/orders" 60 >/dev/null; do
+  wb_group_alive "$OWN_PGID" || wb_die "cargo lambda watch (own-function) exited"
+  [ "$SECONDS" -lt "$deadline" ] || wb_die "own-function did not answer"
+  sleep 1
+done
+WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_OWN_FUNCTION_URL="http://127.0.0.1:$OWN_PORT" \
+  WRISTBAND_ADMIN="$ROOT/target/debug/wristband-admin" \
+  cargo test -p wristband-e2e --test own_function 2>&1 | tee -a "$LOG_DIR/tests.log"
+wb_kill_group "$OWN_PGID" 10
+OWN_PGID=""
 
 stage "cargo lambda invoke: every events/ file"
 # The loopback bridge of `make run`: invoke's default address [::1] reaches the emulator.
