@@ -1,5 +1,6 @@
-//! The `password` Lambda function, `POST /password`: verification keys, argon2id, the users store and
-//! the session ender. Linked at opt-level 2 for argon2id (Cargo.toml).
+//! The `password` Lambda function, `POST /password`: verification keys, argon2id, the
+//! users and sessions stores and the session ender. Linked at opt-level 2 for argon2id
+//! (Cargo.toml).
 
 use wristband_core::Config;
 use wristband_dynamodb::Tables;
@@ -18,6 +19,7 @@ fn main() -> Result<(), wristband_http::Error> {
             .map_err(refuse_to_start)?
             .with_password_hasher()
             .with_users(db.users())
+            .with_sessions(db.sessions())
             .with_session_ender(db.session_ender());
         serve(api::PASSWORD_ROUTES, cors, app, |app, _, req| {
             wristband_endpoints::change_password(app, req)
