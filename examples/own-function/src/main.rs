@@ -13,7 +13,7 @@ fn main() -> Result<(), wristband_http::Error> {
             orders::ROUTES,
             cors,
             orders::Guards::new(authenticator),
-            |guards, route, req| orders::handle(guards, route, req),
+            orders::handle,
         )
         .await
     })

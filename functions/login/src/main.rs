@@ -1,5 +1,6 @@
-//! The `login` Lambda function, `POST /login`: the signing key, argon2id, the users, sessions and
-//! login-throttle stores. Linked at opt-level 2 for argon2id (Cargo.toml).
+//! The `login` Lambda function, `POST /login`: the signing key, argon2id, the users,
+//! sessions and login-throttle stores, and the session ender (the session cap). Linked
+//! at opt-level 2 for argon2id (Cargo.toml).
 
 use wristband_core::Config;
 use wristband_dynamodb::Tables;
@@ -17,6 +18,7 @@ fn main() -> Result<(), wristband_http::Error> {
             .with_password_hasher()
             .with_users(db.users())
             .with_sessions(db.sessions())
+            .with_session_ender(db.session_ender())
             .with_login_throttle(db.login_throttle());
         serve(api::LOGIN_ROUTES, cors, app, |app, _, req| {
             wristband_endpoints::login(app, req)

@@ -46,6 +46,8 @@ pub enum Event {
     /// A password change with a wrong old password.
     PasswordChangeFailed,
     SessionEnded,
+    /// A login ended the account's least recently used session to stay under the cap.
+    SessionEvicted,
     TokenRefused,
 }
 
@@ -64,6 +66,7 @@ impl Event {
             Event::PasswordChanged => "password_changed",
             Event::PasswordChangeFailed => "password_change_failed",
             Event::SessionEnded => "session_ended",
+            Event::SessionEvicted => "session_evicted",
             Event::TokenRefused => "token_refused",
         }
     }

@@ -212,6 +212,9 @@ impl ThrottlePolicy {
     }
 }
 
+/// `MAX_SESSIONS_PER_USER` when unset: Google keeps 100 per account and client.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 100;
+
 /// The token signature algorithms wristband issues (API.md "Keys").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JwtAlgorithm {
@@ -266,6 +269,9 @@ pub struct Config {
     /// How long a just-rotated refresh token may be presented again (a client retry)
     /// before its reuse counts as theft and ends the session.
     pub refresh_reuse_grace: Duration,
+    /// Live sessions an account may hold (`MAX_SESSIONS_PER_USER`, API.md "Sessions per
+    /// account"): a login that would make one more first ends the least recently used.
+    pub max_sessions_per_user: usize,
     pub tables: TableNames,
     pub cors_allow_origins: Vec<String>,
     pub throttle: ThrottlePolicy,
@@ -287,6 +293,7 @@ impl std::fmt::Debug for Config {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("tables", &self.tables)
             .field("cors_allow_origins", &self.cors_allow_origins)
             .field("throttle", &self.throttle)
@@ -339,21 +346,25 @@ impl Config {
         }
         let jwt_audience = text("JWT_AUDIENCE", "wristband-clients");
 
-        let defaults = ThrottlePolicy::default();
-        let free_failures = match get("LOGIN_THROTTLE_FREE_FAILURES") {
-            None => defaults.free_failures,
-            Some(v) => {
-                v.trim()
+        let positive = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
                     .parse::<u32>()
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or(ConfigError::Invalid {
-                        name: "LOGIN_THROTTLE_FREE_FAILURES",
+                        name,
                         expected: "a positive whole number",
                         value: v,
-                    })?
+                    }),
             }
         };
+        let defaults = ThrottlePolicy::default();
+        let free_failures = positive("LOGIN_THROTTLE_FREE_FAILURES", defaults.free_failures)?;
+        let max_sessions_per_user =
+            positive("MAX_SESSIONS_PER_USER", DEFAULT_MAX_SESSIONS_PER_USER)?;
 
         let jwt_refresh_audience =
             get("JWT_REFRESH_AUDIENCE").unwrap_or_else(|| format!("{jwt_audience}:refresh"));
@@ -426,6 +437,7 @@ impl Config {
             refresh_reuse_grace: seconds("REFRESH_REUSE_GRACE_SECONDS", 10)?,
             tables: TableNames::from_lookup(&lookup),
             cors_allow_origins: cors_allow_origins_from_lookup(&lookup),
+            max_sessions_per_user: max_sessions_per_user as usize,
             throttle: ThrottlePolicy {
                 free_failures,
                 first_wait: seconds(
@@ -585,6 +597,7 @@ pub(crate) mod tests {
         assert_eq!(c.throttle, ThrottlePolicy::default());
         assert_eq!(c.throttle.free_failures, 5);
         assert_eq!(c.throttle.max_wait, Duration::from_secs(900));
+        assert_eq!(c.max_sessions_per_user, 100);
     }
 
     #[test]
@@ -666,6 +679,19 @@ pub(crate) mod tests {
         let err =
             config(&[("JWT_SECRET", SECRET), ("ACCESS_TOKEN_TTL_SECONDS", "ten")]).unwrap_err();
         assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"));
+    }
+
+    #[test]
+    fn session_cap_is_a_positive_number() {
+        let c = config(&[("JWT_SECRET", SECRET), ("MAX_SESSIONS_PER_USER", "1")]).unwrap();
+        assert_eq!(c.max_sessions_per_user, 1);
+        for bad in ["0", "-3", "many", "1.5", "99999999999"] {
+            let err = config(&[("JWT_SECRET", SECRET), ("MAX_SESSIONS_PER_USER", bad)])
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("MAX_SESSIONS_PER_USER"), "{bad}: {text}");
+            assert!(text.contains("positive whole number"), "{bad}: {text}");
+        }
     }
 
     #[test]

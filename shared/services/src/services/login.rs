@@ -1,5 +1,6 @@
 //! `POST /login`: the same answer, and one argon2 verification, for an unknown user and a
-//! wrong password; throttled per username and source address (API.md "Login throttling").
+//! wrong password; throttled per username and source address (API.md "Login throttling");
+//! at most `MAX_SESSIONS_PER_USER` sessions per account (API.md "Sessions per account").
 
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::{now_millis, random_id};
@@ -44,7 +45,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         .map(|name| throttle_key(name, input.client.source_ip.as_deref()));
     // The throttling state and the user are independent reads: one round trip for both.
     // A throttled attempt is refused before the password is looked at, user or not.
-    let (throttle_store, users) = (app.throttle()?, app.users()?);
+    let (throttle_store, users, sessions) = (app.throttle()?, app.users()?, app.sessions()?);
     let throttle_state = async {
         match &key {
             Some(key) => throttle_store.state(key, now_ms).await,
@@ -59,7 +60,16 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             _ => Ok(None),
         }
     };
-    let (throttle, user) = tokio::try_join!(throttle_state, user_lookup)?;
+    // The account's live sessions, for the cap: in the same round trip, so a login costs
+    // no extra wait for it, and every attempt (known name or not) costs the same.
+    let live_sessions = async {
+        match &username {
+            Some(name) => sessions.list(name, now).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (throttle, user, live_sessions) =
+        tokio::try_join!(throttle_state, user_lookup, live_sessions)?;
     if let (Some(state), Some(name)) = (&throttle, &username) {
         if state.blocks(now_ms) {
             return Err(throttled(name, state.blocked_until_ms, now_ms));
@@ -98,6 +108,10 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         app.throttle()?.reset(key).await?;
     }
 
+    // Make room before any token exists: an eviction that fails fails the login (503),
+    // and a login never fails after handing out tokens.
+    evict_least_recently_used(app, &user.username, live_sessions).await?;
+
     let sid = random_id().map_err(ApiError::Internal)?;
     let pair = app
         .issuer()?
@@ -128,6 +142,33 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         .sid(&sid)
         .emit();
     TokenResponse::new(app, pair)
+}
+
+/// Ends the least recently used of `live` (oldest `last_refreshed_at`, then `created_at`)
+/// so that one more session fits under the cap, through the one session ending (each
+/// revoked before it leaves the list).
+async fn evict_least_recently_used(
+    app: &App,
+    username: &str,
+    mut live: Vec<SessionRecord>,
+) -> Result<(), ApiError> {
+    let cap = app.config.max_sessions_per_user.max(1);
+    if live.len() < cap {
+        return Ok(());
+    }
+    live.sort_by(|a, b| {
+        (a.last_refreshed_at, a.created_at, &a.sid).cmp(&(b.last_refreshed_at, b.created_at, &b.sid))
+    });
+    let evicted = &live[..live.len() + 1 - cap];
+    app.ender()?.end_sessions(evicted).await?;
+    for session in evicted {
+        audit::record(Event::SessionEvicted)
+            .username(username)
+            .sid(&session.sid)
+            .reason("session_cap")
+            .emit();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,8 +25,14 @@ pub struct SessionView {
     pub current: bool,
 }
 
+/// The caller's live sessions, most recently used first, at most the cap (logins racing
+/// each other may briefly leave more; the next login ends them).
 pub async fn list(app: &App, access: Claims) -> Result<SessionList, ApiError> {
-    let sessions = app.sessions()?.list(&access.sub, now_secs()).await?;
+    let mut sessions = app.sessions()?.list(&access.sub, now_secs()).await?;
+    sessions.sort_by(|a, b| {
+        (b.last_refreshed_at, b.created_at, &b.sid).cmp(&(a.last_refreshed_at, a.created_at, &a.sid))
+    });
+    sessions.truncate(app.config.max_sessions_per_user.max(1));
     Ok(SessionList {
         sessions: sessions
             .into_iter()
