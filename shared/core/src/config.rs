@@ -346,21 +346,19 @@ impl Config {
         }
         let jwt_audience = text("JWT_AUDIENCE", "wristband-clients");
 
-        let positive = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        expected: "a positive whole number",
-                        value: v,
-                    }),
-            }
-        };
+        let positive =
+            |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => v.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or(
+                        ConfigError::Invalid {
+                            name,
+                            expected: "a positive whole number",
+                            value: v,
+                        },
+                    ),
+                }
+            };
         let defaults = ThrottlePolicy::default();
         let free_failures = positive("LOGIN_THROTTLE_FREE_FAILURES", defaults.free_failures)?;
         let max_sessions_per_user =
@@ -686,8 +684,8 @@ pub(crate) mod tests {
         let c = config(&[("JWT_SECRET", SECRET), ("MAX_SESSIONS_PER_USER", "1")]).unwrap();
         assert_eq!(c.max_sessions_per_user, 1);
         for bad in ["0", "-3", "many", "1.5", "99999999999"] {
-            let err = config(&[("JWT_SECRET", SECRET), ("MAX_SESSIONS_PER_USER", bad)])
-                .unwrap_err();
+            let err =
+                config(&[("JWT_SECRET", SECRET), ("MAX_SESSIONS_PER_USER", bad)]).unwrap_err();
             let text = err.to_string();
             assert!(text.contains("MAX_SESSIONS_PER_USER"), "{bad}: {text}");
             assert!(text.contains("positive whole number"), "{bad}: {text}");

@@ -288,3 +288,58 @@ async fn security_events_are_audited_and_no_secret_reaches_the_log() {
         );
     }
 }
+
+/// The login past MAX_SESSIONS_PER_USER (the stack runs with the default, 100) ends the
+/// least recently used session: its token is refused, and `session_evicted` names it.
+#[tokio::test]
+async fn the_session_cap_evicts_and_audits_the_oldest_session() {
+    let mut api = Api {
+        client: Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap(),
+        secrets: Secrets::default(),
+    };
+    let name = unique("cap");
+    let password = format!("cap passphrase {}", unique("p"));
+    let body = json!({"username": name, "password": password});
+    let (status, _) = api.call(Method::POST, "/register", None, Some(body)).await;
+    assert_eq!(status, 201);
+    let (first, _) = api.tokens(&name, &password).await;
+    // The sessions' timestamps are whole seconds: the first is the oldest by a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut newest = String::new();
+    for _ in 0..100 {
+        newest = api.tokens(&name, &password).await.0;
+    }
+    let (status, json) = api
+        .call(Method::GET, "/protected", Some(&first), None)
+        .await;
+    assert_eq!(status, 401, "{json}");
+    assert_eq!(json["error"], "token_revoked");
+    let (status, sessions) = api
+        .call(Method::GET, "/sessions", Some(&newest), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 100);
+
+    let first_sid = {
+        let payload = first.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["sid"].as_str().unwrap().to_owned()
+    };
+    let evicted: Vec<Value> = watch_log()
+        .lines()
+        .filter(|line| line.contains("\"audit\":\"session_evicted\""))
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["username"] == name.as_str())
+        .collect();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0]["sid"], first_sid.as_str());
+    assert_eq!(evicted[0]["reason"], "session_cap");
+    assert!(evicted[0]["request_id"].is_string());
+}

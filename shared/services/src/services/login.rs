@@ -157,7 +157,11 @@ async fn evict_least_recently_used(
         return Ok(());
     }
     live.sort_by(|a, b| {
-        (a.last_refreshed_at, a.created_at, &a.sid).cmp(&(b.last_refreshed_at, b.created_at, &b.sid))
+        (a.last_refreshed_at, a.created_at, &a.sid).cmp(&(
+            b.last_refreshed_at,
+            b.created_at,
+            &b.sid,
+        ))
     });
     let evicted = &live[..live.len() + 1 - cap];
     app.ender()?.end_sessions(evicted).await?;
