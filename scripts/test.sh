@@ -151,7 +151,7 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test session_cap 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "examples/own-function: a crate outside the workspace, tested and served beside the stack"
 # Built as a user's crate would be: its own Cargo.toml and lock, path dependencies on

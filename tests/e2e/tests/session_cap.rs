@@ -1,0 +1,98 @@
+//! Sessions per account over real HTTP: the login past MAX_SESSIONS_PER_USER (the stack
+//! runs with the default, 100) ends the least recently used session: its token is
+//! refused, and a `session_evicted` audit line names it. Its own test binary, run after
+//! audit.rs: that suite reads the whole watch log, and 101 logins beside it would
+//! interleave the emulator's output with its lines.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these with `make test`"))
+}
+
+async fn login(client: &Client, base: &str, credentials: &Value) -> String {
+    let r = client
+        .post(format!("{base}/login"))
+        .json(credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let tokens: Value = r.json().await.unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+fn sid_of(token: &str) -> String {
+    let payload = URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_101st_login_evicts_and_audits_the_oldest_session() {
+    let base = var("WRISTBAND_E2E_URL");
+    let client = Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("cap-{nanos}");
+    let credentials = json!({"username": name, "password": "cap passphrase of the test"});
+    let r = client
+        .post(format!("{base}/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let first = login(&client, &base, &credentials).await;
+    // Session timestamps are whole seconds: the first is the oldest by a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut newest = String::new();
+    for _ in 0..100 {
+        newest = login(&client, &base, &credentials).await;
+    }
+
+    let r = client
+        .get(format!("{base}/protected"))
+        .bearer_auth(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "token_revoked");
+    let r = client
+        .get(format!("{base}/sessions"))
+        .bearer_auth(&newest)
+        .send()
+        .await
+        .unwrap();
+    let sessions: Value = r.json().await.unwrap();
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 100);
+
+    let log = std::fs::read(var("WRISTBAND_E2E_WATCH_LOG")).expect("the watch log");
+    let evicted: Vec<Value> = String::from_utf8_lossy(&log)
+        .lines()
+        .filter_map(|line| {
+            line.find("{\"audit\":\"session_evicted\"")
+                .map(|at| &line[at..])
+        })
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["username"] == name.as_str())
+        .collect();
+    assert_eq!(evicted.len(), 1, "{evicted:?}");
+    assert_eq!(evicted[0]["sid"], sid_of(&first).as_str());
+    assert_eq!(evicted[0]["reason"], "session_cap");
+    assert!(evicted[0]["request_id"].is_string());
+}
