@@ -3,25 +3,13 @@
 
 use orders::{Guards, ROUTES};
 use serde_json::Value;
-use wristband_core::ids::now_secs;
-use wristband_core::tokens::Subject;
-use wristband_core::TokenIssuer;
 use wristband_http::{respond, Cors, Request};
-use wristband_test_support::{bearer_request, in_memory_authenticator, request, test_config};
+use wristband_test_support::{
+    bearer_request, in_memory_authenticator, issued_pair, request, test_config,
+};
 
 fn token(roles: &[&str], fresh: bool) -> String {
-    let config = test_config();
-    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-    let subject = Subject {
-        username: "alice",
-        roles: &roles,
-        sid: "AAAAAAAAAAAAAAAAAAAAAA",
-    };
-    TokenIssuer::new(&config)
-        .unwrap()
-        .issue_token_pair(subject, fresh, now_secs())
-        .unwrap()
-        .access_token
+    issued_pair(&test_config(), "alice", roles, fresh).access_token
 }
 
 async fn call(req: Request) -> (u16, Value, Option<String>) {

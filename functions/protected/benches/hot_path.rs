@@ -13,7 +13,7 @@ use wristband_core::{TokenIssuer, TokenType, TokenVerifier};
 use wristband_http::request::Fields;
 use wristband_http::{api, respond, Cors, Guard};
 use wristband_test_support::{
-    bearer_request, in_memory_authenticator, json_request, request, test_config,
+    bearer_request, in_memory_authenticator, issued_pair, json_request, request, test_config,
 };
 
 /// The three signing configurations of API.md "Keys", with the test fixtures' keys.
@@ -112,19 +112,7 @@ fn protected_handler(c: &mut Criterion) {
     let (authenticator, _) = in_memory_authenticator(&config);
     let guard = Guard::new(authenticator, protected::requirements());
     let cors = Cors::new(config.cors_allow_origins.clone());
-    let roles = vec!["user".to_owned()];
-    let pair = TokenIssuer::new(&config)
-        .unwrap()
-        .issue_token_pair(
-            Subject {
-                username: "alice",
-                roles: &roles,
-                sid: "AAAAAAAAAAAAAAAAAAAAAA",
-            },
-            true,
-            now_secs(),
-        )
-        .unwrap();
+    let pair = issued_pair(&config, "alice", &["user"], true);
     let req = bearer_request("GET", "/protected", &pair.access_token, "");
     // The whole handler: header parsing, verification, revocation check (in memory),
     // JSON answer and response headers. Cloning the request is part of the measured time.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Serialize;
-use wristband_core::{Authenticator, Config, TokenVerifier};
+use wristband_core::tokens::Subject;
+use wristband_core::{Authenticator, Config, TokenIssuer, TokenPair, TokenVerifier};
 
 pub use errors::every_api_error;
 pub use memory::{
@@ -31,6 +32,24 @@ pub fn test_config() -> Config {
         _ => None,
     })
     .expect("test configuration is valid")
+}
+
+/// A token pair for `username` with `roles` (a fixed session id), issued now with
+/// `config`'s real key: what a login would hand out, without the login.
+pub fn issued_pair(config: &Config, username: &str, roles: &[&str], fresh: bool) -> TokenPair {
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    TokenIssuer::new(config)
+        .expect("test keys")
+        .issue_token_pair(
+            Subject {
+                username,
+                roles: &roles,
+                sid: "AAAAAAAAAAAAAAAAAAAAAA",
+            },
+            fresh,
+            wristband_core::ids::now_secs(),
+        )
+        .expect("a token pair")
 }
 
 /// An authenticator on `config`'s key and an in-memory revocation store.
