@@ -249,8 +249,17 @@ export CORS_ALLOW_ORIGINS="http://localhost:$PAGE_PORT"
 export ACCESS_TOKEN_TTL_SECONDS="${BROWSER_ACCESS_TTL_SECONDS:-4}"
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch-browser.log"
 start_watch
-wb_spawn "$LOG_DIR/static.pid" "$LOG_DIR/static-server.log" python3 scripts/serve_static.py "$PAGE_PORT"
+# The page's server also plays API Gateway for /hello behind the authorizer (invoked
+# through the emulator), as make run serves it.
+wb_spawn "$LOG_DIR/static.pid" "$LOG_DIR/static-server.log" \
+  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" python3 scripts/serve_static.py "$PAGE_PORT"
 STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
+# Start the authorizer's process before the browser's short-lived token needs it.
+deadline=$((SECONDS + WATCH_READY_TIMEOUT))
+until [ "$(wb_http_status GET "http://localhost:$PAGE_PORT/hello" 120 || true)" = 403 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || wb_die "/hello behind the authorizer did not answer 403 without a token"
+  sleep 1
+done
 WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
   ACCESS_TTL_SECONDS="$ACCESS_TOKEN_TTL_SECONDS" \

@@ -15,6 +15,11 @@
 const API = (new URLSearchParams(location.search).get("api") || "http://localhost:9000")
   .replace(/\/+$/, "");
 
+// A route of your own behind wristband's Lambda authorizer (template.yaml's sample
+// `/hello`). Under `make run` the page's own server plays API Gateway for it; deployed,
+// pass ?hello=https://your-api (the API's host, so that the cookies go along).
+const HELLO = (new URLSearchParams(location.search).get("hello") || "").replace(/\/+$/, "");
+
 const $ = (id) => document.getElementById(id);
 
 function log(text, kind = "") {
@@ -125,9 +130,28 @@ async function logout() {
   }
 }
 
+/**
+ * GET or POST /hello: the access cookie goes along (same site), and a POST echoes the
+ * CSRF value as wristband's own endpoints ask; the authorizer applies the same rule.
+ */
+async function hello(method) {
+  const headers = {};
+  if (method !== "GET") {
+    const value = readCookie("csrf_access_token");
+    if (value) headers["X-CSRF-TOKEN"] = value;
+  }
+  const response = await fetch(`${HELLO}/hello`, { method, headers, credentials: "include" });
+  const json = await response.json();
+  $("hello-output").textContent = JSON.stringify(json, null, 2);
+  if (response.status === 200) log(`${method} /hello: 200, ${json.message}`, "ok");
+  else log(`${method} /hello: ${response.status} ${json.message}`, "error");
+}
+
 $("api").textContent = API;
 $("origin").textContent = location.origin;
 $("register").addEventListener("click", register);
 $("credentials").addEventListener("submit", login);
 $("me").addEventListener("click", me);
 $("logout").addEventListener("click", logout);
+$("hello-get").addEventListener("click", () => hello("GET"));
+$("hello-post").addEventListener("click", () => hello("POST"));

@@ -1,24 +1,80 @@
 //! An API Gateway HTTP API Lambda authorizer (REQUEST type, payload format 2.0, simple
 //! responses) on the same [`Authenticator`] as every endpoint: routes in any language
 //! behind the same API get wristband's verification and revocation check.
+//!
+//! The event becomes a request (method, headers, the `cookies` array as one `Cookie`
+//! header, as `serve` does) and its credentials are read by the same code as the
+//! endpoints' and the guard's ([`credentials`]): the Bearer header, or with
+//! `TOKEN_LOCATION` including `cookies` the access cookie, with the CSRF rule for
+//! cookie-authenticated `POST`/`PUT`/`PATCH`/`DELETE`. Here the two sources must agree:
+//! a request with both a header and a cookie holding another token is denied.
 
 use std::collections::HashMap;
 
-use lambda_http::LambdaEvent;
+use lambda_http::http::{header, HeaderName, HeaderValue, Method};
+use lambda_http::{Body, LambdaEvent, Request};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wristband_core::{Authenticator, Claims, Requirements};
 
 use crate::audit::AuditContext;
+use crate::credentials;
 use crate::error::ApiError;
-use crate::request::parse_bearer;
+use crate::request::cookie_header;
 use crate::response::audit_refused_token;
 
-/// The part of the authorizer event we read. Anything missing or of another shape denies.
+/// The part of the authorizer event we read. Anything of another shape denies.
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct AuthorizerEvent {
     #[serde(default)]
     headers: HashMap<String, String>,
+    /// Payload 2.0 carries the request's cookies apart from the headers.
+    #[serde(default)]
+    cookies: Option<Vec<String>>,
+    #[serde(default)]
+    request_context: Option<MethodContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MethodContext {
+    #[serde(default)]
+    http: Option<MethodOnly>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MethodOnly {
+    #[serde(default)]
+    method: Option<String>,
+}
+
+impl AuthorizerEvent {
+    /// The request the authorizer is asked about, as far as credentials go. A missing or
+    /// unreadable method counts as `POST`: a cookie then needs its CSRF value (fail
+    /// closed); a Bearer token is unaffected.
+    fn into_request(self) -> Result<Request, ApiError> {
+        let mut req = Request::new(Body::Empty);
+        *req.method_mut() = self
+            .request_context
+            .and_then(|c| c.http)
+            .and_then(|h| h.method)
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+            .unwrap_or(Method::POST);
+        let headers = req.headers_mut();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| ApiError::invalid_request("A header name is not valid"))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| ApiError::invalid_request("A header value is not valid"))?;
+            // Names that differ only in case become repeated values, which the
+            // credential readers refuse (never "the first one wins").
+            headers.append(name, value);
+        }
+        if let Some(cookie) = self.cookies.as_deref().and_then(cookie_header) {
+            headers.insert(header::COOKIE, cookie);
+        }
+        Ok(req)
+    }
 }
 
 /// The ids and address of the request being authorised, for the audit log; read apart
@@ -134,28 +190,9 @@ async fn check(
 ) -> Result<Claims, ApiError> {
     let event: AuthorizerEvent = serde_json::from_value(event)
         .map_err(|_| ApiError::invalid_request("Not an HTTP API authorizer event"))?;
-    let mut values = event
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-        .map(|(_, value)| value.as_str());
-    let value = values.next();
-    if values.next().is_some() {
-        return Err(ApiError::invalid_request(
-            "More than one Authorization header",
-        ));
-    }
-    let token = match value {
-        // API Gateway joins repeated headers with commas; a JWT never has one.
-        Some(value) if value.contains(',') => {
-            return Err(ApiError::invalid_request(
-                "More than one Authorization header",
-            ))
-        }
-        Some(value) => parse_bearer(value)?,
-        None => None,
-    };
-    Ok(authenticator.require(token, requirements).await?)
+    let req = event.into_request()?;
+    let (claims, _) = credentials::require_agreeing(authenticator, &req, requirements).await?;
+    Ok(claims)
 }
 
 /// Serves authorizer events until the Lambda runtime stops the process.

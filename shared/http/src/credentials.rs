@@ -51,11 +51,7 @@ pub fn presented_token(
         }
     }
     if location.cookies {
-        let name = match token_type {
-            TokenType::Access => ACCESS_COOKIE,
-            TokenType::Refresh => REFRESH_COOKIE,
-        };
-        if let Some(token) = cookie(req, name)? {
+        if let Some(token) = cookie(req, cookie_name(token_type))? {
             return Ok(Some((token, Source::Cookie)));
         }
     }
@@ -81,6 +77,31 @@ pub fn cookie<'r>(req: &'r Request, name: &str) -> Result<Option<&'r str>, ApiEr
     Ok(None)
 }
 
+/// With both locations allowed, `presented_token`, refusing a request whose header and
+/// cookie hold different tokens (the authorizer's rule: one request, one credential).
+pub fn agreeing_token(
+    req: &Request,
+    location: TokenLocation,
+    token_type: TokenType,
+) -> Result<Option<(&str, Source)>, ApiError> {
+    let found = presented_token(req, location, token_type)?;
+    if let (Some((token, Source::Header)), true) = (found, location.cookies) {
+        if cookie(req, cookie_name(token_type))?.is_some_and(|other| other != token) {
+            return Err(ApiError::invalid_request(
+                "The Authorization header and the token cookie hold different tokens",
+            ));
+        }
+    }
+    Ok(found)
+}
+
+fn cookie_name(token_type: TokenType) -> &'static str {
+    match token_type {
+        TokenType::Access => ACCESS_COOKIE,
+        TokenType::Refresh => REFRESH_COOKIE,
+    }
+}
+
 /// The request's verified claims (`None` only for an anonymous caller of an optional
 /// route) and where the token came from, CSRF rule included.
 pub async fn authenticate(
@@ -89,6 +110,47 @@ pub async fn authenticate(
     requirements: &Requirements,
 ) -> Result<Option<(Claims, Source)>, ApiError> {
     let presented = presented_token(req, authenticator.token_location(), requirements.token_type)?;
+    verify_presented(authenticator, req, requirements, presented).await
+}
+
+/// [`require`] for a request whose token sources must agree ([`agreeing_token`]).
+pub async fn require_agreeing(
+    authenticator: &Authenticator,
+    req: &Request,
+    requirements: &Requirements,
+) -> Result<(Claims, Source), ApiError> {
+    require_with(authenticator, req, requirements, agreeing_token).await
+}
+
+/// Where a request's token is looked for: [`presented_token`] or [`agreeing_token`].
+type Finder = for<'r> fn(
+    &'r Request,
+    TokenLocation,
+    TokenType,
+) -> Result<Option<(&'r str, Source)>, ApiError>;
+
+async fn require_with(
+    authenticator: &Authenticator,
+    req: &Request,
+    requirements: &Requirements,
+    find: Finder,
+) -> Result<(Claims, Source), ApiError> {
+    let required = Requirements {
+        optional: false,
+        ..requirements.clone()
+    };
+    let presented = find(req, authenticator.token_location(), required.token_type)?;
+    verify_presented(authenticator, req, &required, presented)
+        .await?
+        .ok_or(ApiError::MissingToken)
+}
+
+async fn verify_presented(
+    authenticator: &Authenticator,
+    req: &Request,
+    requirements: &Requirements,
+    presented: Option<(&str, Source)>,
+) -> Result<Option<(Claims, Source)>, ApiError> {
     let Some((token, source)) = presented else {
         authenticator.authenticate(None, requirements).await?;
         return Ok(None);
@@ -109,21 +171,14 @@ pub async fn require(
     req: &Request,
     requirements: &Requirements,
 ) -> Result<(Claims, Source), ApiError> {
-    let required = Requirements {
-        optional: false,
-        ..requirements.clone()
-    };
-    authenticate(authenticator, req, &required)
-        .await?
-        .ok_or(ApiError::MissingToken)
+    require_with(authenticator, req, requirements, presented_token).await
 }
 
-/// Flask-JWT-Extended's `JWT_CSRF_METHODS`.
+/// Flask-JWT-Extended's `JWT_CSRF_METHODS` (`POST`, `PUT`, `PATCH`, `DELETE`), and, failing
+/// closed, every other method that is not a read (`GET`, `HEAD`, `OPTIONS`): an extension
+/// method or a lower-cased one cannot pass a cookie through without the CSRF value.
 fn is_state_changing(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    )
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// `X-CSRF-TOKEN` (exactly one) equal to the token's `csrf` claim, in constant time.

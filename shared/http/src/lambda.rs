@@ -6,12 +6,13 @@ use std::pin::Pin;
 use base64::Engine as _;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::query_map::QueryMap;
-use lambda_http::http::{header, HeaderValue, Uri};
+use lambda_http::http::{header, Uri};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Context, LambdaEvent, Request, RequestExt, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::ApiError;
+use crate::request::cookie_header;
 use crate::response::{error_response, respond, Cors, Reply};
 use crate::routes::Route;
 
@@ -155,10 +156,8 @@ pub fn http_request(event: ApiGatewayV2httpRequest, context: Context) -> Result<
         Some(body) => Body::from(body),
     };
     let mut headers = event.headers;
-    if let Some(cookies) = event.cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookies.join("; ")) {
-            headers.insert(header::COOKIE, value);
-        }
+    if let Some(cookie) = event.cookies.as_deref().and_then(cookie_header) {
+        headers.insert(header::COOKIE, cookie);
     }
     let mut req = Request::new(body);
     *req.method_mut() = event.request_context.http.method.clone();

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use lambda_http::http::header::{self, HeaderName};
+use lambda_http::http::header::{self, HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
@@ -237,6 +237,15 @@ pub fn parse_bearer(value: &str) -> Result<Option<&str>, ApiError> {
 
 fn bad_authorization() -> ApiError {
     ApiError::InvalidToken("Authorization header must be 'Bearer <token>'")
+}
+
+/// Payload 2.0's `cookies` as the one `Cookie` header a request would have carried
+/// (`None` for no cookies, or for cookie text that is no header value).
+pub fn cookie_header(cookies: &[String]) -> Option<HeaderValue> {
+    if cookies.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&cookies.join("; ")).ok()
 }
 
 /// Who is calling, for the session list: user agent (at most 256 characters) and source IP.

@@ -462,3 +462,105 @@ proptest! {
         }
     }
 }
+
+// --- the authorizer's events ---------------------------------------------------------------
+
+/// A cookie-mode configuration, its authenticator, and one valid access token with its
+/// CSRF value.
+fn cookie_mode() -> &'static (
+    std::sync::Arc<wristband_core::Authenticator>,
+    String,
+    String,
+) {
+    static STATE: std::sync::OnceLock<(
+        std::sync::Arc<wristband_core::Authenticator>,
+        String,
+        String,
+    )> = std::sync::OnceLock::new();
+    STATE.get_or_init(|| {
+        let mut config = wristband_test_support::test_config();
+        config.token_location = wristband_core::config::TokenLocation::BOTH;
+        let pair = wristband_test_support::issued_pair(&config, "alice", &[], true);
+        let csrf = pair.access.csrf.clone().expect("cookie mode: a CSRF value");
+        let (authenticator, _) = wristband_test_support::in_memory_authenticator(&config);
+        (authenticator, pair.access_token, csrf)
+    })
+}
+
+fn header_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[ -~]{0,24}",
+        any::<String>().prop_map(|s| s.chars().take(24).collect()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any authorizer event: answered (never a panic); allowed only with the valid token
+    /// placed in it, and a token from the cookie opens a write only with its CSRF value in
+    /// the one X-CSRF-TOKEN header and no other token in an Authorization header.
+    #[test]
+    fn authorizer_events_allow_only_what_the_credential_rules_allow(
+        method in proptest::option::of(proptest::sample::select(vec!["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "get", "BREW", ""])),
+        extra_headers in proptest::collection::vec((prop_oneof![Just("authorization".to_owned()), Just("Authorization".to_owned()), Just("x-csrf-token".to_owned()), "[a-zA-Z-]{1,12}", header_text()], header_text()), 0..3),
+        extra_cookies in proptest::collection::vec(header_text(), 0..3),
+        in_header in any::<bool>(),
+        in_cookie in any::<bool>(),
+        csrf_header in any::<bool>(),
+    ) {
+        let (authenticator, token, csrf) = cookie_mode();
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &extra_headers {
+            headers.insert(name.clone(), Value::String(value.clone()));
+        }
+        if in_header {
+            headers.insert("authorization".into(), Value::String(format!("Bearer {token}")));
+        }
+        if csrf_header {
+            headers.insert("x-csrf-token".into(), Value::String(csrf.clone()));
+        }
+        let mut cookies = extra_cookies.clone();
+        if in_cookie {
+            cookies.insert(0, format!("access_token_cookie={token}"));
+        }
+        let mut event = serde_json::json!({
+            "type": "REQUEST",
+            "headers": headers,
+            "cookies": cookies,
+            "requestContext": {"http": {}},
+        });
+        if let Some(method) = method {
+            event["requestContext"]["http"]["method"] = Value::String(method.to_owned());
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let answer = runtime.block_on(wristband_http::authorizer::authorize(
+            authenticator,
+            &wristband_core::Requirements::access(),
+            event,
+        ));
+        // What the rules allow at most, decided here from the event alone: the token in
+        // the one Authorization header, or (no other header credential) in the cookie,
+        // with its CSRF value in the one X-CSRF-TOKEN header for anything but a read.
+        let named = |wanted: &str| -> Vec<String> {
+            headers
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
+                .map(|(_, value)| value.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (auths, csrfs) = (named("authorization"), named("x-csrf-token"));
+        let by_header = auths.len() == 1 && auths[0] == format!("Bearer {token}");
+        let no_header = auths.len() <= 1 && auths.iter().all(|v| v.trim().is_empty());
+        let csrf_ok = csrfs.len() == 1 && csrfs[0] == *csrf;
+        let write = !matches!(method, Some("GET" | "HEAD" | "OPTIONS"));
+        let may = by_header || (in_cookie && no_header && (!write || csrf_ok));
+        if answer.is_authorized {
+            prop_assert!(may, "allowed: {:?}", (method, &headers, &cookies));
+        }
+        if !in_header && !in_cookie {
+            prop_assert!(!answer.is_authorized);
+        }
+    }
+}

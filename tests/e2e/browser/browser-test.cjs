@@ -1,6 +1,7 @@
 // The browser example (examples/browser/) in headless Chromium against the local stack,
 // run by `make test` (scripts/test.sh, stage "browser"): register, login, /me shown,
-// refresh after the access token expires, CSRF refusals, logout. Cookies, CORS with
+// /hello behind the Lambda authorizer with the cookie (GET, POST with the CSRF value,
+// POST without it refused), refresh after the access token expires, CSRF refusals, logout. Cookies, CORS with
 // credentials and SameSite as a real browser applies them.
 //
 // Environment (set by scripts/test.sh):
@@ -104,6 +105,25 @@ async function run(browser) {
   assert.match(await page.innerText("#me-output"), new RegExp(`"sub": "${username}"`));
   pass("/me shown, authenticated by the cookie alone");
 
+  // A route of the team's own behind the Lambda authorizer (the page's server plays API
+  // Gateway for /hello): the access cookie alone opens a GET; a POST needs the CSRF value.
+  await page.click("#hello-get");
+  assert.match(await logLine(page, 4), new RegExp(`GET /hello: 200, Hello, ${username}!`));
+  await page.click("#hello-post");
+  assert.match(await logLine(page, 5), new RegExp(`POST /hello: 200, Hello, ${username}!`));
+  assert.match(await page.innerText("#hello-output"), /"method": "POST"/);
+  const helloWrites = await page.evaluate(async () => {
+    const post = async (headers) => {
+      const r = await fetch("/hello", { method: "POST", headers, credentials: "include" });
+      return { status: r.status, body: await r.json() };
+    };
+    return [await post({}), await post({ "X-CSRF-TOKEN": "not-the-value" })];
+  });
+  for (const answer of helloWrites) {
+    assert.deepEqual(answer, { status: 403, body: { message: "Forbidden" } });
+  }
+  pass("/hello behind the authorizer: cookie GET 200, POST with X-CSRF-TOKEN 200, without or wrong 403");
+
   // A write from the page's origin without the CSRF header: the cookie is sent (same
   // site), the request is refused.
   const noCsrf = await page.evaluate(async (api) => {
@@ -137,9 +157,9 @@ async function run(browser) {
   // The access token expires; the page refreshes by cookie and retries.
   await sleep((TTL + 1.5) * 1000);
   await page.click("#me");
-  assert.match(await logLine(page, 4), /GET \/me: 401 token_expired, refreshing/);
-  assert.match(await logLine(page, 5), /POST \/refresh: 200/);
-  assert.match(await logLine(page, 6), new RegExp(`GET /me: 200, sub ${username}, fresh false`));
+  assert.match(await logLine(page, 6), /GET \/me: 401 token_expired, refreshing/);
+  assert.match(await logLine(page, 7), /POST \/refresh: 200/);
+  assert.match(await logLine(page, 8), new RegExp(`GET /me: 200, sub ${username}, fresh false`));
   assert.ok(calls.includes("POST /refresh 200"), calls.join("\n"));
   pass("after expiry: 401 token_expired, POST /refresh (cookie + csrf_refresh_token), retry 200");
 
@@ -147,13 +167,15 @@ async function run(browser) {
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
   await page.click("#logout");
-  assert.match(await logLine(page, 7), /DELETE \/logout: 200/);
+  assert.match(await logLine(page, 9), /DELETE \/logout: 200/);
   const left = (await context.cookies([API, `${API}/refresh`])).map((c) => c.name);
   assert.deepEqual(left, [], "logout cleared every cookie");
   await page.click("#me");
-  assert.match(await logLine(page, 8), /GET \/me: 401 missing_token/);
+  assert.match(await logLine(page, 10), /GET \/me: 401 missing_token/);
+  await page.click("#hello-get");
+  assert.match(await logLine(page, 11), /GET \/hello: 403 Forbidden/);
   await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, "-logged-out.png"), fullPage: true });
-  pass("logout clears the four cookies; /me is 401 afterwards");
+  pass("logout clears the four cookies; /me is 401 and /hello 403 afterwards");
   console.log(`screenshot: ${SCREENSHOT}`);
   console.log(`API calls seen by the browser:\n  ${calls.join("\n  ")}`);
 }

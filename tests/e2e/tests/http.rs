@@ -357,16 +357,23 @@ async fn authorize(authorization: Option<&str>) -> Value {
     if let Some(value) = authorization {
         headers["authorization"] = json!(value);
     }
+    authorize_event("GET", headers, &[]).await
+}
+
+/// A browser's request to a route behind the authorizer: its cookies apart from the
+/// headers, as payload 2.0 carries them.
+async fn authorize_event(method: &str, headers: Value, cookies: &[String]) -> Value {
     let event = json!({
         "version": "2.0",
         "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/hello",
-        "identitySource": authorization.map(|a| vec![a]).unwrap_or_default(),
-        "routeKey": "GET /hello",
+        "routeArn": format!("arn:aws:execute-api:us-east-1:123456789012:api/$default/{method}/hello"),
+        "identitySource": [],
+        "routeKey": "ANY /hello",
         "rawPath": "/hello",
         "rawQueryString": "",
+        "cookies": cookies,
         "headers": headers,
-        "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
+        "requestContext": {"http": {"method": method, "path": "/hello", "sourceIp": "203.0.113.9"}},
     });
     let r = client()
         .post(format!(
@@ -404,4 +411,40 @@ async fn authorizer_allows_then_denies_after_logout() {
         .expect(200, None);
     let answer = authorize(Some(&format!("Bearer {access}"))).await;
     assert_eq!(answer, json!({"isAuthorized": false}));
+}
+
+/// Cookie mode (the stack runs with TOKEN_LOCATION=headers,cookies): the cookies /login
+/// sets open a GET behind the authorizer; a POST needs X-CSRF-TOKEN equal to the token's
+/// CSRF value.
+#[tokio::test]
+async fn authorizer_takes_the_access_cookie_with_the_csrf_rule() {
+    let name = unique_user();
+    register_and_login(&name).await;
+    let r = login(&name, PASSWORD).await;
+    let cookie = |wanted: &str| -> String {
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find_map(|pair| pair.strip_prefix(&format!("{wanted}=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{wanted} set by /login"))
+    };
+    let (access, csrf) = (cookie("access_token_cookie"), cookie("csrf_access_token"));
+    let cookies = [
+        format!("access_token_cookie={access}"),
+        format!("csrf_access_token={csrf}"),
+    ];
+    let answer = authorize_event("GET", json!({}), &cookies).await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["sub"], name.as_str());
+    let denied = json!({"isAuthorized": false});
+    assert_eq!(authorize_event("POST", json!({}), &cookies).await, denied);
+    let wrong = json!({"x-csrf-token": "not-the-value"});
+    assert_eq!(authorize_event("POST", wrong, &cookies).await, denied);
+    let right = json!({"x-csrf-token": csrf});
+    assert_eq!(
+        authorize_event("POST", right, &cookies).await["isAuthorized"],
+        true
+    );
 }
