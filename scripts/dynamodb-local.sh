@@ -67,12 +67,13 @@ wb_ddb_start() {
     echo "error: port $port is already in use; cannot start DynamoDB Local there" >&2
     return 1
   fi
-  (
-    cd "$workdir" &&
-      wb_spawn "$workdir/pid" "$log" \
-        java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-        -inMemory -sharedDb -disableTelemetry -port "$port"
-  ) || return 1
+  # Not from a ( cd ... ) subshell: java must stay a child of the caller, so that its
+  # clean-up (wb_kill_children) finds it when a signal ends the caller before
+  # WB_DDB_PGID is set, and no signal can end the subshell and orphan java.
+  # shellcheck disable=SC2016 # $1 and $@ expand in the child shell
+  wb_spawn "$workdir/pid" "$log" bash -c 'cd "$1" && shift && exec "$@"' - "$workdir" \
+    java "-Djava.library.path=$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -disableTelemetry -port "$port" || return 1
   WB_DDB_PGID="$(cat "$workdir/pid")"
   # Keep the working directory after stop only when it holds the log.
   case "$log" in
@@ -109,13 +110,18 @@ wb_ddb_stop() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  # Ctrl-C, or INT to the process group also when the launcher gave us SIGINT ignored.
+  wb_default_sigint "$0" "$@"
   set -euo pipefail
   # shellcheck source=scripts/tools.sh
   source "$WB_ROOT/scripts/tools.sh"
   port="${1:-${DDB_PORT:-8000}}"
-  trap 'wb_ddb_stop' EXIT
+  # No second signal (or a closed stdout) may cut the stop short and leave java running.
+  trap 'trap "" INT TERM HUP PIPE; set +e; wb_kill_children 10; wb_ddb_stop' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  trap 'exit 141' PIPE
   wb_ddb_start "$port" -
   echo "DynamoDB Local ready on http://127.0.0.1:$port (in memory, shared db). Ctrl-C stops it."
   while wb_group_alive "$WB_DDB_PGID"; do sleep 1; done

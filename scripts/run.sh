@@ -3,8 +3,8 @@
 #   DynamoDB Local on 127.0.0.1:8000 (reused when one already answers there),
 #   tables created, every function served by `cargo lambda watch` on
 #   http://127.0.0.1:${WATCH_PORT:-9000}/<path>, and the browser example with the OpenAPI
-#   document on http://localhost:${EXAMPLE_PORT:-9001}/. Ctrl-C stops everything this
-#   script started.
+#   document on http://localhost:${EXAMPLE_PORT:-9001}/. Ctrl-C (or INT, TERM or HUP to
+#   its process group, at any stage) stops everything this script started.
 #
 # Every variable below may be set by the caller; only unset ones get a local default.
 set -euo pipefail
@@ -13,34 +13,40 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
+# INT to the process group must stop us also when our launcher gave us SIGINT ignored.
+wb_default_sigint "$ROOT/scripts/run.sh" "$@"
 # shellcheck source=scripts/dynamodb-local.sh
 source "$ROOT/scripts/dynamodb-local.sh"
 
 WATCH_PGID=""
-BRIDGE_PGID=""
-STATIC_PGID=""
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
-  if [ -n "$BRIDGE_PGID" ]; then
-    wb_kill_group "$BRIDGE_PGID" 2
-  fi
-  if [ -n "$STATIC_PGID" ]; then
-    wb_kill_group "$STATIC_PGID" 5
-  fi
+  # Nothing may cut the clean-up short and leave services behind: a signal to the group
+  # comes twice (make forwards its TERM to us), supervisors repeat theirs, and a reader
+  # of our output in the same group (`make run | tee`) is gone, so writes must fail
+  # softly instead of killing us (SIGPIPE) or ending the trap (set -e).
+  trap '' INT TERM HUP PIPE
+  trap - EXIT
+  set +e
   if [ -n "$WATCH_PGID" ]; then
     wb_info "stopping cargo lambda watch"
-    wb_kill_group "$WATCH_PGID" 10
   fi
   if [ -n "$WB_DDB_PGID" ]; then
     wb_info "stopping DynamoDB Local"
-    wb_ddb_stop
   fi
+  # Everything at once, found by parentage rather than by WATCH_PGID / WB_DDB_PGID: a signal
+  # between a wb_spawn and the read of its pidfile leaves a service no variable names.
+  wb_kill_children 10
+  wb_ddb_stop
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+# Our output's reader is gone (`make run | tee log`, the tee stopped with us): writing to it
+# must end us through cleanup, not kill us by SIGPIPE with everything left running.
+trap 'exit 141' PIPE
 
 wb_stage "tools"
 # shellcheck source=scripts/tools.sh
@@ -145,9 +151,9 @@ fi
 if wb_port_open "$EXAMPLE_PORT"; then
   wb_die "port $EXAMPLE_PORT is already in use; set EXAMPLE_PORT to another port"
 fi
+# Like everything below, stopped by cleanup as a child of this shell (wb_kill_children).
 wb_spawn "$ROOT/.tools/static-run.pid" "$ROOT/.tools/static-run.log" \
   python3 scripts/serve_static.py "$EXAMPLE_PORT"
-STATIC_PGID="$(cat "$ROOT/.tools/static-run.pid")"
 wb_info "browser example (cookies + CSRF): http://localhost:$EXAMPLE_PORT/?api=http://localhost:$WATCH_PORT"
 wb_info "OpenAPI document:                 http://localhost:$EXAMPLE_PORT/openapi.json (also ./openapi.json)"
 wb_info "Ctrl-C stops everything"
@@ -158,10 +164,8 @@ wb_spawn "$ROOT/.tools/watch-run.pid" - \
 WATCH_PGID="$(cat "$ROOT/.tools/watch-run.pid")"
 # `cargo lambda invoke` dials [::1]:9000 by default and has no setting for it: bridge
 # [::1]:$WATCH_PORT to the emulator so a plain invoke works, still on loopback only.
-if wb_spawn "$ROOT/.tools/bridge-run.pid" "$ROOT/.tools/bridge-run.log" \
-  python3 "$ROOT/scripts/loopback-bridge.py" "$WATCH_PORT"; then
-  BRIDGE_PGID="$(cat "$ROOT/.tools/bridge-run.pid")"
-fi
+wb_spawn "$ROOT/.tools/bridge-run.pid" "$ROOT/.tools/bridge-run.log" \
+  python3 "$ROOT/scripts/loopback-bridge.py" "$WATCH_PORT" || true
 while wb_group_alive "$WATCH_PGID"; do
   sleep 1
 done
