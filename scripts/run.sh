@@ -92,6 +92,19 @@ elif [ -z "${JWT_SECRET:-}" ]; then
 else
   wb_info "JWT_SECRET taken from the environment"
 fi
+if [ -z "${INTROSPECTION_CLIENTS:-}" ]; then
+  # One development client for /oauth/introspect (RFC 7662): its secret kept in .local/
+  # (mode 600, never printed), the function given only the secret's SHA-256.
+  mkdir -p "$ROOT/.local" && chmod 700 "$ROOT/.local"
+  client_file="$ROOT/.local/introspection-client-secret"
+  if [ ! -s "$client_file" ]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$client_file")
+  fi
+  chmod 600 "$client_file"
+  INTROSPECTION_CLIENTS="$(python3 -c 'import hashlib, json, sys; print(json.dumps({"local-service": hashlib.sha256(open(sys.argv[1]).read().strip().encode()).hexdigest()}))' "$client_file")"
+  export INTROSPECTION_CLIENTS
+  wb_info "INTROSPECTION_CLIENTS not set: client local-service, its secret in .local/introspection-client-secret"
+fi
 
 : "${AWS_ENDPOINT_URL:=http://127.0.0.1:8000}"
 : "${AWS_REGION:=us-east-1}"
@@ -153,7 +166,7 @@ if wb_port_open "$EXAMPLE_PORT"; then
 fi
 # Like everything below, stopped by cleanup as a child of this shell (wb_kill_children).
 wb_spawn "$ROOT/.tools/static-run.pid" "$ROOT/.tools/static-run.log" \
-  python3 scripts/serve_static.py "$EXAMPLE_PORT"
+  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" python3 scripts/serve_static.py "$EXAMPLE_PORT"
 wb_info "browser example (cookies + CSRF): http://localhost:$EXAMPLE_PORT/?api=http://localhost:$WATCH_PORT"
 wb_info "OpenAPI document:                 http://localhost:$EXAMPLE_PORT/openapi.json (also ./openapi.json)"
 wb_info "Ctrl-C stops everything"

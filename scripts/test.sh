@@ -135,6 +135,13 @@ export SESSIONS_TABLE="e2e-sessions-$suffix"
 export JWT_ISSUER="wristband-e2e"
 export JWT_AUDIENCE="wristband-e2e-clients"
 export CORS_ALLOW_ORIGINS="http://localhost:3000"
+# One introspection client (RFC 7662) with a secret made for this run: the function holds
+# only its hash; the e2e suite and the Authlib client hold the secret.
+export WRISTBAND_E2E_CLIENT_ID="e2e-service"
+WRISTBAND_E2E_CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+export WRISTBAND_E2E_CLIENT_SECRET
+INTROSPECTION_CLIENTS="$(python3 -c 'import hashlib, json, os; print(json.dumps({os.environ["WRISTBAND_E2E_CLIENT_ID"]: hashlib.sha256(os.environ["WRISTBAND_E2E_CLIENT_SECRET"].encode()).hexdigest()}))')"
+export INTROSPECTION_CLIENTS
 # Both locations: the e2e and schemathesis stages use the header; the browser stage
 # restarts the functions with a short access TTL and uses the cookies.
 export TOKEN_LOCATION="headers,cookies"
@@ -151,7 +158,10 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test session_cap 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "introspection from a standard OAuth client library (Authlib)"
+.tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "examples/own-function: a crate outside the workspace, tested and served beside the stack"
 # Built as a user's crate would be: its own Cargo.toml and lock, path dependencies on
@@ -254,7 +264,12 @@ start_watch
 wb_spawn "$LOG_DIR/static.pid" "$LOG_DIR/static-server.log" \
   env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" python3 scripts/serve_static.py "$PAGE_PORT"
 STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
-# Start the authorizer's process before the browser's short-lived token needs it.
+# Start every function the page calls (and the authorizer's) before the browser's
+# short-lived token needs them: a function's first start must not eat its 4 s.
+for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all"; do
+  read -r method path <<<"$warm"
+  wb_http_status "$method" "http://localhost:$WATCH_PORT$path" 120 >/dev/null || true
+done
 deadline=$((SECONDS + WATCH_READY_TIMEOUT))
 until [ "$(wb_http_status GET "http://localhost:$PAGE_PORT/hello" 120 || true)" = 403 ]; do
   [ "$SECONDS" -lt "$deadline" ] || wb_die "/hello behind the authorizer did not answer 403 without a token"
@@ -272,6 +287,11 @@ awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed 
 stop_watch
 wb_kill_group "$STATIC_PGID" 5
 STATIC_PGID=""
+
+stage "make run stops everything on SIGTERM / SIGINT to its process group"
+bash scripts/test-make-run.sh 2>&1 | tee "$LOG_DIR/make-run.log"
+awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (make run)\n", n }' \
+  "$LOG_DIR/make-run.log" >>"$LOG_DIR/tests.log"
 
 stage "cfn-lint template.yaml"
 cfn-lint template.yaml

@@ -78,6 +78,11 @@ _wb_tools_main() {
     echo "==> tools: installing PyJWT[crypto] (PyPI)"
     "$venv/bin/pip" install --disable-pip-version-check -q "pyjwt[crypto]>=2.8,<3" || return 1
   fi
+  # A standard OAuth client library for the introspection test of make test (RFC 7662).
+  if ! "$venv/bin/python" -c 'import authlib, requests' 2>/dev/null; then
+    echo "==> tools: installing Authlib and requests (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "authlib>=1.3,<2" "requests>=2.31,<3" || return 1
+  fi
 
   if [ ! -x "$venv/bin/schemathesis" ]; then
     echo "==> tools: installing schemathesis (PyPI)"

@@ -67,7 +67,10 @@ fuzz_target!(|input: Input<'_>| {
         headers.insert((*name).to_owned(), Value::String((*value).to_owned()));
     }
     if input.token_in_header {
-        headers.insert("authorization".into(), format!("Bearer {}", state.token).into());
+        headers.insert(
+            "authorization".into(),
+            format!("Bearer {}", state.token).into(),
+        );
     }
     if input.csrf_header {
         headers.insert("x-csrf-token".into(), state.csrf.clone().into());
@@ -102,6 +105,9 @@ fuzz_target!(|input: Input<'_>| {
         assert!(may, "allowed against the rules: {input:?}");
     }
     if !input.token_in_header && !input.token_in_cookie {
-        assert!(!answer.is_authorized, "allowed without the token: {input:?}");
+        assert!(
+            !answer.is_authorized,
+            "allowed without the token: {input:?}"
+        );
     }
 });

@@ -25,8 +25,10 @@ use lambda_http::{Body, Request};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
-use wristband_http::request::{bearer_token, client_info, Fields, MAX_BODY_BYTES};
 use wristband_http::api;
+use wristband_http::request::{
+    basic_credentials, bearer_token, client_info, parse_basic, Fields, MAX_BODY_BYTES,
+};
 use wristband_http::routes::{self, Route};
 use wristband_http::{respond, ApiError, Cors, Reply};
 
@@ -287,6 +289,21 @@ fn check_parsers(req: &Request) {
         }
         Err(err) => assert_eq!(err.code(), "invalid_request", "{err}"),
     }
+    // HTTP Basic client credentials (/oauth/introspect): a pair, no credentials, or the
+    // one invalid_client, never a panic; a pair is what parse_basic makes of the header.
+    match basic_credentials(req) {
+        Ok(Some(pair)) => {
+            let header = req
+                .headers()
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert_eq!(parse_basic(header), Some(pair));
+        }
+        Ok(None) => assert!(req.headers().get("authorization").is_none()),
+        Err(err) => assert_eq!(err.code(), "invalid_client"),
+    }
     match bearer_token(req) {
         Ok(Some(token)) => {
             assert!(!token.is_empty());
@@ -338,7 +355,10 @@ fuzz_target!(|input: Input<'_>| {
         Body::Text(text) => {
             let json: Value = serde_json::from_str(text).expect("a JSON body");
             if status >= 400 {
-                assert!(json["error"].is_string() && json["message"].is_string(), "{text}");
+                assert!(
+                    json["error"].is_string() && json["message"].is_string(),
+                    "{text}"
+                );
             }
         }
         _ => panic!("a binary response body"),

@@ -49,6 +49,10 @@ pub enum Event {
     /// A login ended the account's least recently used session to stay under the cap.
     SessionEvicted,
     TokenRefused,
+    /// `/oauth/revoke` revoked a token (an access token's jti, or a refresh token's session).
+    TokenRevokedByClient,
+    /// `/oauth/introspect` refused a caller's client credentials.
+    IntrospectionClientRefused,
 }
 
 impl Event {
@@ -68,6 +72,8 @@ impl Event {
             Event::SessionEnded => "session_ended",
             Event::SessionEvicted => "session_evicted",
             Event::TokenRefused => "token_refused",
+            Event::TokenRevokedByClient => "token_revoked_by_client",
+            Event::IntrospectionClientRefused => "introspection_client_refused",
         }
     }
 }

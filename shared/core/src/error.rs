@@ -61,6 +61,9 @@ pub enum ApiError {
     WeakPassword(&'static str),
     #[error("Bad username or password")]
     InvalidCredentials,
+    /// `/oauth/introspect`: no, an unknown or a wrong client (RFC 6749 §5.2).
+    #[error("Client authentication failed")]
+    InvalidClient,
     #[error("Missing Authorization Header")]
     MissingToken,
     #[error("{0}")]
@@ -123,6 +126,7 @@ impl ApiError {
         "invalid_request",
         "weak_password",
         "invalid_credentials",
+        "invalid_client",
         "missing_token",
         "invalid_token",
         "token_expired",
@@ -152,6 +156,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::WeakPassword(_) => "weak_password",
             ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::InvalidClient => "invalid_client",
             ApiError::MissingToken => "missing_token",
             ApiError::InvalidToken(_) => "invalid_token",
             ApiError::TokenExpired => "token_expired",

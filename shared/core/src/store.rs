@@ -190,6 +190,23 @@ pub struct SessionRecord {
     pub refresh_jti: String,
 }
 
+impl SessionRecord {
+    /// A session known only from one of its tokens (`/oauth/revoke` with a refresh
+    /// token): enough to end it (its key, and until when its tokens must be refused).
+    pub fn from_token(username: &str, sid: &str, refuse_until: u64) -> Self {
+        Self {
+            username: username.to_owned(),
+            sid: sid.to_owned(),
+            created_at: 0,
+            last_refreshed_at: 0,
+            expires_at: refuse_until,
+            user_agent: None,
+            source_ip: None,
+            refresh_jti: String::new(),
+        }
+    }
+}
+
 /// What happened to a refresh token presented for rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rotation {

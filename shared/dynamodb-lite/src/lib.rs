@@ -22,7 +22,7 @@ use std::sync::Arc;
 use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
 pub use client::{is_outage_code, DynamoDbHttp, Policy};
-pub use revocations::LiteRevokedTokens;
+pub use revocations::{LiteRevokedTokens, LiteSessionEnder};
 
 /// The verifier's wiring: the verification keys from `config` and the revocation table
 /// over `http`. What protected, me and the authorizer build in `main`, and nothing more.

@@ -1,6 +1,7 @@
-//! The revocation check of the verifier functions: the same BatchGetItem of three keys,
-//! read consistently, and the same reading of the items ([`schema::item_refuses`]) as the
-//! SDK store's `is_revoked`, in a few hundred lines instead of the SDK.
+//! The revocation check of every function that verifies tokens (a BatchGetItem of three
+//! keys, read consistently, the items read by [`schema::item_refuses`]), and the few
+//! writes of the functions that revoke without the SDK (`/oauth/revoke`): PutItem of a
+//! revocation, DeleteItem of a session.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,11 +9,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use wristband_core::store::RevocationCheck;
+use wristband_core::store::{RevocationCheck, RevocationStore, SessionEnder, SessionRecord};
 use wristband_core::{Claims, StoreError};
 
 use crate::client::DynamoDbHttp;
-use crate::schema::{item_refuses, revocation_keys, EXPIRES_AT, JTI, REVOKED_BEFORE};
+use crate::schema::{
+    item_refuses, revocation_keys, session_key, user_key, EXPIRES_AT, JTI, REVOKED_BEFORE, SID,
+    USERNAME,
+};
 
 /// How often unprocessed keys of a BatchGetItem are asked for again before we give up
 /// (and fail closed); as in the SDK store.
@@ -120,5 +124,95 @@ impl RevocationCheck for LiteRevokedTokens {
         Err(StoreError::Unavailable(
             "revocation check left keys unprocessed after retries".into(),
         ))
+    }
+}
+
+impl LiteRevokedTokens {
+    /// PutItem of one revocation: `key` refused until `expires_at` (its TTL), a cutoff
+    /// item refusing tokens issued before `cutoff`. A put of the same item is idempotent,
+    /// so a retried call whose first attempt landed changes nothing.
+    async fn put(&self, key: &str, expires_at: u64, cutoff: Option<u64>) -> Result<(), StoreError> {
+        let mut item = serde_json::json!({
+            JTI: { "S": key },
+            EXPIRES_AT: { "N": expires_at.to_string() },
+        });
+        if let Some(cutoff) = cutoff {
+            item[REVOKED_BEFORE] = serde_json::json!({ "N": cutoff.to_string() });
+        }
+        let body = serde_json::json!({ "TableName": self.table, "Item": item });
+        self.http
+            .call(
+                "PutItem",
+                serde_json::to_vec(&body).expect("JSON of strings"),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RevocationStore for LiteRevokedTokens {
+    async fn revoke_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put(jti, expires_at, None).await
+    }
+
+    async fn revoke_session(&self, sid: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.put(&session_key(sid), expires_at, None).await
+    }
+
+    async fn revoke_user_tokens_before(
+        &self,
+        username: &str,
+        cutoff: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.put(&user_key(username), expires_at, Some(cutoff))
+            .await
+    }
+}
+
+/// Ends sessions without the SDK, one at a time: the session's revocation first, then its
+/// item in the sessions table, so an error part-way leaves it revoked (or untouched),
+/// never listed and usable. For the few sessions one request ends (`/oauth/revoke` ends
+/// one); the SDK functions batch theirs.
+pub struct LiteSessionEnder {
+    revocations: LiteRevokedTokens,
+    http: Arc<DynamoDbHttp>,
+    sessions_table: String,
+}
+
+impl LiteSessionEnder {
+    pub fn new(
+        http: Arc<DynamoDbHttp>,
+        revoked_tokens_table: impl Into<String>,
+        sessions_table: impl Into<String>,
+    ) -> Self {
+        Self {
+            revocations: LiteRevokedTokens::new(http.clone(), revoked_tokens_table),
+            http,
+            sessions_table: sessions_table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionEnder for LiteSessionEnder {
+    async fn end_sessions(&self, sessions: &[SessionRecord]) -> Result<(), StoreError> {
+        for session in sessions {
+            self.revocations
+                .revoke_session(&session.sid, session.expires_at)
+                .await?;
+            let body = serde_json::json!({
+                "TableName": self.sessions_table,
+                "Key": { USERNAME: { "S": session.username }, SID: { "S": session.sid } },
+            });
+            self.http
+                .call(
+                    "DeleteItem",
+                    serde_json::to_vec(&body).expect("JSON of strings"),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

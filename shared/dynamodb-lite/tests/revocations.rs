@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials as SdkCredentials, Region};
 use wristband_core::config::TableNames;
 use wristband_core::ids::random_id;
-use wristband_core::store::{RevocationCheck, RevocationStore};
+use wristband_core::store::{
+    RevocationCheck, RevocationStore, SessionEnder, SessionRecord, SessionStore,
+};
 use wristband_core::{Claims, StoreError, TokenType};
 use wristband_dynamodb::{ensure_tables, DynamoDbRevokedTokens};
 use wristband_dynamodb_lite::env::AwsEnv;
 use wristband_dynamodb_lite::tls::Roots;
-use wristband_dynamodb_lite::{DynamoDbHttp, LiteRevokedTokens, Policy};
+use wristband_dynamodb_lite::{DynamoDbHttp, LiteRevokedTokens, LiteSessionEnder, Policy};
 
 const ENDPOINT_VAR: &str = "WRISTBAND_TEST_DYNAMODB_ENDPOINT";
 
@@ -29,6 +31,11 @@ fn wire(endpoint: &str, table: &str) -> LiteRevokedTokens {
 }
 
 async fn tables() -> (aws_sdk_dynamodb::Client, String) {
+    let (client, names) = all_tables().await;
+    (client, names.revoked_tokens)
+}
+
+async fn all_tables() -> (aws_sdk_dynamodb::Client, TableNames) {
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint())
@@ -49,7 +56,7 @@ async fn tables() -> (aws_sdk_dynamodb::Client, String) {
         sessions: format!("wire-{run}-sessions"),
     };
     ensure_tables(&client, &names).await.unwrap();
-    (client, names.revoked_tokens)
+    (client, names)
 }
 
 fn claims(sub: &str, iat: u64) -> Claims {
@@ -178,4 +185,45 @@ async fn wrong_answers_fail_closed() {
         .await
         .expect_err("not an answer");
     assert!(matches!(err, StoreError::Other(_)), "{err:?}");
+}
+
+/// The writes of `/oauth/revoke` without the SDK: a token's jti and a session's end (its
+/// revocation, then its item gone from the sessions table), read back by the one check
+/// and by the SDK sessions store.
+#[tokio::test]
+async fn lite_writes_revoke_tokens_and_end_sessions() {
+    let (client, names) = all_tables().await;
+    let env = AwsEnv::dynamodb_local(&endpoint());
+    let http = Arc::new(DynamoDbHttp::new(env, Roots::Platform, Policy::default()).unwrap());
+    let lite = LiteRevokedTokens::new(http.clone(), &names.revoked_tokens);
+    let now = 1_800_000_000;
+
+    let token = claims("alice", now);
+    assert!(!lite.is_revoked(&token, now).await.unwrap());
+    lite.revoke_token(&token.jti, token.exp).await.unwrap();
+    assert!(lite.is_revoked(&token, now).await.unwrap());
+    // Again: a put of the same item changes nothing.
+    lite.revoke_token(&token.jti, token.exp).await.unwrap();
+
+    let sessions = wristband_dynamodb::DynamoDbSessions::new(client, &names.sessions);
+    let session = claims("bob", now);
+    let record = SessionRecord {
+        username: "bob".into(),
+        sid: session.sid.clone(),
+        created_at: now,
+        last_refreshed_at: now,
+        expires_at: u64::MAX / 2,
+        user_agent: None,
+        source_ip: None,
+        refresh_jti: random_id().unwrap(),
+    };
+    sessions.create(&record).await.unwrap();
+    assert_eq!(sessions.list("bob", now).await.unwrap().len(), 1);
+    let ender = LiteSessionEnder::new(http, &names.revoked_tokens, &names.sessions);
+    ender
+        .end_sessions(&[SessionRecord::from_token("bob", &session.sid, now + 3600)])
+        .await
+        .unwrap();
+    assert!(lite.is_revoked(&session, now).await.unwrap());
+    assert!(sessions.list("bob", now).await.unwrap().is_empty());
 }

@@ -18,6 +18,8 @@ pub const END_SESSION: Route = Route::delete("/sessions/{sid}");
 pub const PASSWORD: Route = Route::post("/password");
 pub const JWKS: Route = Route::get("/.well-known/jwks.json");
 pub const OPENID_CONFIGURATION: Route = Route::get("/.well-known/openid-configuration");
+pub const INTROSPECT: Route = Route::post("/oauth/introspect");
+pub const REVOKE: Route = Route::post("/oauth/revoke");
 
 /// A Lambda function of this workspace (its binary's name) and the routes it serves.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +39,8 @@ pub const LOGOUT_ALL_ROUTES: &[Route] = &[LOGOUT_ALL];
 pub const SESSIONS_ROUTES: &[Route] = &[LIST_SESSIONS, END_SESSION];
 pub const PASSWORD_ROUTES: &[Route] = &[PASSWORD];
 pub const JWKS_ROUTES: &[Route] = &[JWKS, OPENID_CONFIGURATION];
+pub const INTROSPECT_ROUTES: &[Route] = &[INTROSPECT];
+pub const REVOKE_ROUTES: &[Route] = &[REVOKE];
 
 /// Every function that serves routes of API.md.
 pub const FUNCTIONS: &[Function] = &[
@@ -50,6 +54,8 @@ pub const FUNCTIONS: &[Function] = &[
     function("sessions", SESSIONS_ROUTES),
     function("password", PASSWORD_ROUTES),
     function("jwks", JWKS_ROUTES),
+    function("introspect", INTROSPECT_ROUTES),
+    function("revoke", REVOKE_ROUTES),
 ];
 
 /// Serves every other path (API Gateway's `$default` route): 404 `not_found`.

@@ -17,6 +17,7 @@ impl ErrorResponse for ApiError {
         match self {
             ApiError::InvalidRequest(_) | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidCredentials
+            | ApiError::InvalidClient
             | ApiError::MissingToken
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired
@@ -37,6 +38,10 @@ impl ErrorResponse for ApiError {
             ApiError::MissingToken => {
                 vec![(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))]
             }
+            ApiError::InvalidClient => vec![(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wristband\""),
+            )],
             ApiError::InvalidToken(_)
             | ApiError::TokenExpired
             | ApiError::TokenRevoked

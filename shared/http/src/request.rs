@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use base64::Engine as _;
 use lambda_http::http::header::{self, HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -237,6 +238,34 @@ pub fn parse_bearer(value: &str) -> Result<Option<&str>, ApiError> {
 
 fn bad_authorization() -> ApiError {
     ApiError::InvalidToken("Authorization header must be 'Bearer <token>'")
+}
+
+/// A client's id and secret from HTTP Basic authentication (RFC 7617), decoded as RFC
+/// 6749 §2.3.1 asks: each form-urlencoded, then `id:secret` in base64. `None` without an
+/// `Authorization` header; any other scheme, bad base64, text that is not UTF-8 or has no
+/// `:`, or several headers, is [`ApiError::InvalidClient`] (the caller answers a 401 with
+/// `WWW-Authenticate: Basic`, never a hint of which part was wrong).
+pub fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, ApiError> {
+    let value = match header_utf8(req, &header::AUTHORIZATION) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Ok(None),
+        Err(_) => return Err(ApiError::InvalidClient),
+    };
+    parse_basic(value).map(Some).ok_or(ApiError::InvalidClient)
+}
+
+/// `Basic <base64 of id:secret>` (scheme case-insensitive, one space), decoded.
+pub fn parse_basic(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") || encoded.contains(char::is_whitespace) {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
 }
 
 /// Payload 2.0's `cookies` as the one `Cookie` header a request would have carried

@@ -564,3 +564,42 @@ proptest! {
         }
     }
 }
+
+// --- HTTP Basic client credentials ------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any id without `:` and any secret, form-urlencoded and base64'd as RFC 6749 §2.3.1
+    /// asks, read back exactly; any other text is no pair (never a panic).
+    #[test]
+    fn basic_credentials_read_back_what_a_client_encodes(
+        id in "[^:]{0,40}",
+        secret in any::<String>().prop_map(|s| s.chars().take(40).collect::<String>()),
+        scheme in proptest::sample::select(vec!["Basic", "basic", "BASIC"]),
+    ) {
+        use base64::Engine as _;
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let pair = format!("{}:{}", encode(&id), encode(&secret));
+        let header = format!("{scheme} {}", base64::engine::general_purpose::STANDARD.encode(pair));
+        prop_assert_eq!(
+            wristband_http::request::parse_basic(&header),
+            Some((id.clone(), secret.clone()))
+        );
+        // Unencoded pairs read back too when they hold no `%` or `+`.
+        if !id.contains(['%', '+']) && !secret.contains(['%', '+']) {
+            let raw = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")));
+            prop_assert_eq!(wristband_http::request::parse_basic(&raw), Some((id, secret)));
+        }
+    }
+
+    #[test]
+    fn basic_credentials_of_any_text_never_panic(text in any::<String>()) {
+        if let Some((id, _)) = wristband_http::request::parse_basic(&text) {
+            // Only the Basic scheme, and the id never holds the separator.
+            prop_assert!(text.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("basic ")), "{}", text);
+            prop_assert!(!text[6..].contains(':'), "{}", text);
+            let _ = id;
+        }
+    }
+}

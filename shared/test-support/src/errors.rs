@@ -10,6 +10,7 @@ pub fn every_api_error() -> Vec<ApiError> {
         ApiError::InvalidRequest("x".into()),
         ApiError::WeakPassword("x"),
         ApiError::InvalidCredentials,
+        ApiError::InvalidClient,
         ApiError::MissingToken,
         ApiError::InvalidToken("x"),
         ApiError::TokenExpired,
@@ -33,6 +34,7 @@ pub fn every_api_error() -> Vec<ApiError> {
             ApiError::InvalidRequest(_)
             | ApiError::WeakPassword(_)
             | ApiError::InvalidCredentials
+            | ApiError::InvalidClient
             | ApiError::MissingToken
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired

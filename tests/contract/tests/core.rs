@@ -550,11 +550,7 @@ async fn unreachable_dynamodb_fails_closed_with_503() {
     let h = Backend::InMemory.app().await;
     let (name, tokens) = h.user_with_tokens().await;
 
-    // Nothing listens on a port we just bound and released.
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let dead = common::dead_endpoint();
     let down = common::unreachable(&dead);
 
     let started = Instant::now();

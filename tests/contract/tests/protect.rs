@@ -328,10 +328,7 @@ async fn over_long_session_id_is_404_before_the_store(backend: Backend) {
 async fn authorizer_denies_when_revocation_cannot_be_checked() {
     let h = Backend::InMemory.app().await;
     let (_, tokens) = h.user_with_tokens().await;
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let dead = common::dead_endpoint();
     let down = common::unreachable(&dead);
     let started = Instant::now();
     assert_eq!(authorize_token(&down, &tokens.access).await, denied());

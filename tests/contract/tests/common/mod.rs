@@ -109,6 +109,12 @@ impl Backend {
     }
 }
 
+/// An endpoint nothing listens on: a port just bound and released.
+pub fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 /// Every store on `dead_endpoint`: the App's SDK stores and the verifiers' wire client.
 pub fn unreachable(dead_endpoint: &str) -> Harness {
     let config = test_config();
@@ -265,6 +271,10 @@ pub fn full_app(
 /// same stores and keys.
 pub struct Harness {
     pub app: App,
+    /// `/oauth/introspect` on the same keys and revocation check as the verifiers.
+    pub introspection: introspect::Introspection,
+    /// `/oauth/revoke` on the same stores.
+    pub revocation: revoke::Revocation,
     pub protected: Guard,
     pub me: Guard,
     /// What /protected, /me and the authorizer verify with (the wire client on
@@ -273,6 +283,10 @@ pub struct Harness {
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The introspection client of the tests (`INTROSPECTION_CLIENTS` holds its secret's hash).
+pub const TEST_CLIENT_ID: &str = "billing";
+pub const TEST_CLIENT_SECRET: &str = "billing service secret";
 
 /// A username no other test uses.
 pub fn unique_user() -> String {
@@ -289,7 +303,21 @@ impl Harness {
 
     /// `/protected` and `/me` on `verifier`, everything else on `app`.
     pub fn with_verifier(app: App, verifier: Arc<Authenticator>) -> Self {
+        let clients = format!(
+            r#"{{"{TEST_CLIENT_ID}": "{}"}}"#,
+            introspect::clients::secret_hash(TEST_CLIENT_SECRET)
+        );
         Self {
+            introspection: introspect::Introspection {
+                authenticator: verifier.clone(),
+                clients: introspect::Clients::parse(&clients).expect("test clients"),
+            },
+            revocation: revoke::Revocation {
+                verifier: TokenVerifier::new(&app.config).expect("test keys"),
+                revocations: app.revocations().expect("built").clone(),
+                ender: app.ender().expect("built").clone(),
+                refresh_ttl: app.config.refresh_ttl.as_secs(),
+            },
             protected: Guard::new(verifier.clone(), protected::requirements()),
             me: Guard::new(verifier.clone(), me::requirements()),
             verifier,
@@ -342,6 +370,8 @@ impl Harness {
             "password" => wristband_endpoints::change_password(app, req).await,
             "protected" => protected::handle(&self.protected, req).await,
             "me" => me::handle(&self.me, req).await,
+            "introspect" => introspect::handle(&self.introspection, req).await,
+            "revoke" => revoke::handle(&self.revocation, req).await,
             _ => Err(ApiError::NotFound("No such path")),
         }
     }
