@@ -159,7 +159,9 @@ def main():
         add("| verifiers, warm, sequential, valid token | p50 ms | p90 ms | p50 / /protected's "
             "| function CPU us per request (user + sys) |")
         add("|---|---:|---:|---:|---:|")
-        for name in ("protected", "me", "authorizer"):
+        for name in ("protected", "me", "authorizer", "introspect"):
+            if name not in ver:
+                continue
             r = ver[name]
             cpu = (f"{r['cpu_us_per_request']:.0f} ({r['cpu_user_us_per_request']:.0f} + "
                    f"{r['cpu_system_us_per_request']:.0f})" if "cpu_us_per_request" in r else "-")

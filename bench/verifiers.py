@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Warm latency of wristband's verifiers, in one run against one stack: GET /protected,
-GET /me (the guard's example) and the Lambda authorizer (through the emulator's invoke
-API, as API Gateway calls it), each with a valid access token, so each does its one
-revocation read on DynamoDB.
+GET /me (the guard's example), the Lambda authorizer (through the emulator's invoke
+API, as API Gateway calls it) and, with BENCH_CLIENT_ID / BENCH_CLIENT_SECRET set, POST
+/oauth/introspect, each with a valid access token, so each does its one revocation read
+on DynamoDB.
 
 Sequential requests on one keep-alive connection after a warm-up; p50 and p90 in ms, and
 the CPU time the function's processes (every instance of target/*/<function>, read from
@@ -130,6 +131,19 @@ def main():
         "authorizer": timed(args.base, conn, args.n, "POST", "/2015-03-31/functions/authorizer/invocations",
                             event, ct, allowed, "authorizer"),
     }
+    client = (os.environ.get("BENCH_CLIENT_ID"), os.environ.get("BENCH_CLIENT_SECRET"))
+    if all(client):
+        import base64
+        basic = base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+
+        def active(status, data):
+            if status != 200 or json.loads(data).get("active") is not True:
+                sys.exit(f"introspection did not answer active: {status} {data[:200]!r}")
+
+        results["introspect"] = timed(
+            args.base, conn, args.n, "POST", "/oauth/introspect", f"token={token}",
+            {"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"},
+            active, "introspect")
     for name, r in results.items():
         print(f"{name:11} p50 {r['p50_ms']:.2f} ms  p90 {r['p90_ms']:.2f} ms  ({r['n']} sequential)"
               f"  CPU {r['cpu_us_per_request']:.0f} us/request"

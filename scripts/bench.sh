@@ -72,6 +72,12 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients
+# An introspection client for /oauth/introspect (bench/verifiers.py) and its cold start.
+export BENCH_CLIENT_ID=bench-service
+BENCH_CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+export BENCH_CLIENT_SECRET
+INTROSPECTION_CLIENTS="$(python3 -c 'import hashlib, json, os; print(json.dumps({os.environ["BENCH_CLIENT_ID"]: hashlib.sha256(os.environ["BENCH_CLIENT_SECRET"].encode()).hexdigest()}))')"
+export INTROSPECTION_CLIENTS
 # Both servers log warnings only, so neither pays for a log line per request.
 export RUST_LOG=warn
 
@@ -125,7 +131,7 @@ wb_stage "revocation read: the three-key BatchGetItem against one GetItem"
 python3 bench/revocation_read.py --endpoint "$AWS_ENDPOINT_URL" --table "$REVOKED_TOKENS_TABLE" \
   --n "$N" --json "$OUT/revocation-read.json" | tee "$OUT/revocation-read.txt"
 
-wb_stage "verifiers: /protected, /me and the authorizer, warm, one after another"
+wb_stage "verifiers: /protected, /me, the authorizer and introspection, warm, one after another"
 python3 bench/verifiers.py "$WB" --n "$N" --json "$OUT/verifiers.json" | tee "$OUT/verifiers.txt"
 
 wb_stage "peak memory of the /protected instances"
