@@ -82,6 +82,10 @@ export INTROSPECTION_CLIENTS
 export RUST_LOG=warn
 
 wb_stage "wristband: cargo lambda watch --release (8 instances per function)"
+# The peer's load.py logs one user in 200 times and then logs each of those tokens out:
+# under the default session cap (100) the first 100 sessions would be ended by the later
+# logins and their logouts refused. The cap's Query runs at every login whatever its value.
+export MAX_SESSIONS_PER_USER=250
 export USERS_TABLE=bench-users REVOKED_TOKENS_TABLE=bench-revoked SESSIONS_TABLE=bench-sessions
 cargo run -q --release -p create-tables
 WB_PORT="$(wb_free_port)"
