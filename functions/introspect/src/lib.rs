@@ -24,52 +24,51 @@ pub struct Input {
     pub token_type_hint: Option<String>,
 }
 
-/// RFC 7662 §2.2: `active`, and for an active token the claims of API.md.
-#[derive(Debug, PartialEq, Eq, Serialize)]
+/// RFC 7662 §2.2: `active`, and for an active token the claims of API.md (an inactive
+/// one has `active` alone).
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Answer {
     pub active: bool,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub token: Option<Active>,
-}
-
-#[derive(Debug, PartialEq, Eq, Serialize)]
-pub struct Active {
-    pub sub: String,
-    pub exp: u64,
-    pub iat: u64,
-    pub jti: String,
-    pub sid: String,
-    pub iss: String,
-    pub aud: String,
-    pub token_type: &'static str,
-    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 impl Answer {
     fn inactive() -> Self {
-        Self {
-            active: false,
-            token: None,
-        }
+        Self::default()
     }
 
     fn active(claims: Claims) -> Self {
         Self {
             active: true,
-            token: Some(Active {
-                token_type: match claims.token_type {
-                    TokenType::Access => "access",
-                    TokenType::Refresh => "refresh",
-                },
-                sub: claims.sub,
-                exp: claims.exp,
-                iat: claims.iat,
-                jti: claims.jti,
-                sid: claims.sid,
-                iss: claims.iss,
-                aud: claims.aud,
-                roles: claims.roles,
+            token_type: Some(match claims.token_type {
+                TokenType::Access => "access",
+                TokenType::Refresh => "refresh",
             }),
+            sub: Some(claims.sub),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            jti: Some(claims.jti),
+            sid: Some(claims.sid),
+            iss: Some(claims.iss),
+            aud: Some(claims.aud),
+            roles: Some(claims.roles),
         }
     }
 }
