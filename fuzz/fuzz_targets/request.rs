@@ -184,12 +184,6 @@ impl Input<'_> {
     }
 }
 
-/// Every route of wristband's functions, as one list a single function could serve.
-fn all_routes() -> &'static [Route] {
-    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
-    ALL.get_or_init(|| api::all_routes().copied().collect())
-}
-
 /// Reads everything a real endpoint reads, and answers what it read.
 async fn reading_handler(route: &Route, req: Request) -> Result<Reply, ApiError> {
     let token = bearer_token(&req)?.map(str::len);
@@ -331,13 +325,13 @@ fuzz_target!(|input: Input<'_>| {
     };
     check_parsers(&req);
 
-    let routed = routes::match_route(all_routes(), &req).is_ok();
+    let routed = routes::match_route(api::all_routes(), &req).is_ok();
     let oversized = req.body().as_ref().len() > MAX_BODY_BYTES;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let response = runtime.block_on(respond(
-        all_routes(),
+        api::all_routes(),
         &Cors::new(vec!["http://localhost:3000".to_owned()]),
         req,
         reading_handler,

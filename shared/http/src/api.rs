@@ -68,17 +68,16 @@ const fn function(name: &'static str, routes: &'static [Route]) -> Function {
     Function { name, routes }
 }
 
-/// The routes of the function `name` (empty for one that serves none).
-pub fn routes_of(name: &str) -> &'static [Route] {
-    FUNCTIONS
-        .iter()
-        .find(|f| f.name == name)
-        .map_or(&[], |f| f.routes)
-}
-
-/// Every route of every function, in table order.
-pub fn all_routes() -> impl Iterator<Item = &'static Route> {
-    FUNCTIONS.iter().flat_map(|f| f.routes.iter())
+/// Every route of every function, in table order: as one list a single function could
+/// serve (the tests' and the fuzz target's view of the whole API).
+pub fn all_routes() -> &'static [Route] {
+    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        FUNCTIONS
+            .iter()
+            .flat_map(|f| f.routes.iter().copied())
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -369,12 +369,6 @@ fn expected_template(path: &str) -> Option<(&'static str, Option<&str>)> {
     (!sid.is_empty() && !sid.contains('/')).then_some(("/sessions/{sid}", Some(sid)))
 }
 
-/// Every route of wristband's functions, as one list a single function could serve.
-fn all_routes() -> &'static [Route] {
-    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
-    ALL.get_or_init(|| api::all_routes().copied().collect())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -386,10 +380,10 @@ proptest! {
         let Ok(req) = lambda_http::http::Request::builder().uri(path.as_str()).body(Body::Empty) else {
             return Ok(()); // not a URI path (e.g. a stray `%`): never reaches a function
         };
-        let found = all_routes()
+        let found = api::all_routes()
             .iter()
             .find(|r| routes::path_param_of(r.path, req.uri().path()).is_some());
-        let matched = routes::match_route(all_routes(), &req);
+        let matched = routes::match_route(api::all_routes(), &req);
         match expected_template(req.uri().path()) {
             None => {
                 prop_assert!(found.is_none(), "{} matched {:?}", path, found);
@@ -446,7 +440,7 @@ proptest! {
             return Ok(());
         };
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let response = runtime.block_on(respond(all_routes(), &Cors::default(), req, reading_handler));
+        let response = runtime.block_on(respond(api::all_routes(), &Cors::default(), req, reading_handler));
         let status = response.status().as_u16();
         prop_assert!([200, 204, 400, 401, 404, 405].contains(&status), "status {}", status);
         match response.body() {

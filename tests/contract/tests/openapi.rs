@@ -61,6 +61,7 @@ fn paths_and_methods_are_the_route_tables() {
         .map(|(path, method, _)| (path, method))
         .collect();
     let routed: BTreeSet<(String, String)> = api::all_routes()
+        .iter()
         .map(|r| (r.path.to_owned(), r.method.to_owned()))
         .collect();
     assert_eq!(documented, routed);
