@@ -191,6 +191,12 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// How recently the session was used, for ordering: its last refresh (its login when
+    /// never refreshed), then its creation, then its sid (whole seconds tie often).
+    pub fn recency(&self) -> (u64, u64, &str) {
+        (self.last_refreshed_at, self.created_at, &self.sid)
+    }
+
     /// A session known only from one of its tokens (`/oauth/revoke` with a refresh
     /// token): enough to end it (its key, and until when its tokens must be refused).
     pub fn from_token(username: &str, sid: &str, refuse_until: u64) -> Self {

@@ -156,13 +156,7 @@ async fn evict_least_recently_used(
     if live.len() < cap {
         return Ok(());
     }
-    live.sort_by(|a, b| {
-        (a.last_refreshed_at, a.created_at, &a.sid).cmp(&(
-            b.last_refreshed_at,
-            b.created_at,
-            &b.sid,
-        ))
-    });
+    live.sort_by(|a, b| a.recency().cmp(&b.recency()));
     let evicted = &live[..live.len() + 1 - cap];
     app.ender()?.end_sessions(evicted).await?;
     for session in evicted {

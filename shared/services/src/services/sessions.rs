@@ -29,13 +29,7 @@ pub struct SessionView {
 /// each other may briefly leave more; the next login ends them).
 pub async fn list(app: &App, access: Claims) -> Result<SessionList, ApiError> {
     let mut sessions = app.sessions()?.list(&access.sub, now_secs()).await?;
-    sessions.sort_by(|a, b| {
-        (b.last_refreshed_at, b.created_at, &b.sid).cmp(&(
-            a.last_refreshed_at,
-            a.created_at,
-            &a.sid,
-        ))
-    });
+    sessions.sort_by(|a, b| b.recency().cmp(&a.recency()));
     sessions.truncate(app.config.max_sessions_per_user.max(1));
     Ok(SessionList {
         sessions: sessions
