@@ -1,8 +1,6 @@
 //! The `introspect` Lambda function: verification keys, the revocation check over
 //! DynamoDB without the SDK, and the clients. No users table, no argon2, no signing key.
 
-use std::sync::Arc;
-
 use introspect::{Clients, Introspection};
 use wristband_core::Config;
 use wristband_http::{api, refuse_to_start, serve, Cors};
@@ -15,7 +13,7 @@ fn main() -> Result<(), wristband_http::Error> {
             wristband_dynamodb_lite::authenticator_from_env(&config).map_err(refuse_to_start)?;
         let cors = Cors::new(config.cors_allow_origins);
         let introspection = Introspection {
-            authenticator: Arc::clone(&authenticator),
+            authenticator,
             clients,
         };
         serve(
