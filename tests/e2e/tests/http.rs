@@ -375,17 +375,7 @@ async fn authorize_event(method: &str, headers: Value, cookies: &[String]) -> Va
         "headers": headers,
         "requestContext": {"http": {"method": method, "path": "/hello", "sourceIp": "203.0.113.9"}},
     });
-    let r = client()
-        .post(format!(
-            "{}/2015-03-31/functions/authorizer/invocations",
-            base()
-        ))
-        .json(&event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
+    wristband_e2e::invoke_authorizer(&event).await
 }
 
 #[tokio::test]

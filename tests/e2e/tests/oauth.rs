@@ -2,26 +2,10 @@
 //! lambda watch`, DynamoDB Local behind them, the client `make test` configures
 //! (WRISTBAND_E2E_CLIENT_ID / _SECRET; INTROSPECTION_CLIENTS holds its hash).
 
-use std::time::Duration;
-
 use base64::Engine as _;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these with `make test`"))
-}
-
-fn base() -> String {
-    var("WRISTBAND_E2E_URL").trim_end_matches('/').to_owned()
-}
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
+use wristband_e2e::{base, client, invoke_authorizer, login, register, token, unique, var};
 
 fn basic(id: &str, secret: &str) -> String {
     let pair = format!("{id}:{secret}");
@@ -31,34 +15,14 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-/// A new user's access and refresh tokens.
+/// A new user's name, access and refresh tokens.
 async fn tokens() -> (String, String, String) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("oauth-{nanos}");
-    let credentials = json!({"username": name, "password": "correct horse battery staple"});
-    let r = client()
-        .post(format!("{}/register", base()))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let body: Value = client()
-        .post(format!("{}/login", base()))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let name = unique("oauth");
+    let body = login(&register(&name).await).await;
     (
         name,
-        body["access_token"].as_str().unwrap().to_owned(),
-        body["refresh_token"].as_str().unwrap().to_owned(),
+        token(&body, "access_token"),
+        token(&body, "refresh_token"),
     )
 }
 
@@ -148,18 +112,7 @@ async fn a_revoked_access_token_is_refused_everywhere() {
         "headers": {"authorization": format!("Bearer {access}")},
         "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
     });
-    let answer: Value = client()
-        .post(format!(
-            "{}/2015-03-31/functions/authorizer/invocations",
-            base()
-        ))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = invoke_authorizer(&event).await;
     assert_eq!(answer, json!({"isAuthorized": false}));
     // The session goes on.
     assert_eq!(introspect(&refresh).await["active"], true);

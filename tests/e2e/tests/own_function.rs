@@ -3,24 +3,9 @@
 //! say, and a logout at wristband closes them (the same revocation table).
 //! `make test` sets WRISTBAND_E2E_URL, WRISTBAND_OWN_FUNCTION_URL and WRISTBAND_ADMIN.
 
-use std::time::Duration;
-
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-fn var(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run these with `make test`"))
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-fn client() -> Client {
-    Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
+use wristband_e2e::{client, login, register, token, unique, var};
 
 async fn call(
     method: Method,
@@ -40,20 +25,8 @@ async fn call(
 
 /// A new user with `roles`, logged in: (username, access token, refresh token).
 async fn user(roles: &str) -> (String, String, String) {
-    let api = var("WRISTBAND_E2E_URL");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("orders-{nanos}");
-    let credentials = json!({"username": name, "password": "correct horse battery staple"});
-    let r = client()
-        .post(format!("{api}/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let name = unique("orders");
+    let credentials = register(&name).await;
     let out = std::process::Command::new(var("WRISTBAND_ADMIN"))
         .args(["roles", &name, "set", roles])
         .output()
@@ -63,24 +36,20 @@ async fn user(roles: &str) -> (String, String, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = client()
-        .post(format!("{api}/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let tokens: Value = r.json().await.unwrap();
+    let tokens = login(&credentials).await;
     (
         name,
-        tokens["access_token"].as_str().unwrap().to_owned(),
-        tokens["refresh_token"].as_str().unwrap().to_owned(),
+        token(&tokens, "access_token"),
+        token(&tokens, "refresh_token"),
     )
 }
 
 #[tokio::test]
 async fn get_orders_needs_the_ops_role() {
-    let orders = format!("{}/orders", var("WRISTBAND_OWN_FUNCTION_URL"));
+    let orders = format!(
+        "{}/orders",
+        var("WRISTBAND_OWN_FUNCTION_URL").trim_end_matches('/')
+    );
     let (name, access, _) = user("ops").await;
     let (status, body) = call(Method::GET, orders.clone(), &access, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -94,8 +63,11 @@ async fn get_orders_needs_the_ops_role() {
 
 #[tokio::test]
 async fn post_orders_needs_a_fresh_token_and_stops_at_logout() {
-    let api = var("WRISTBAND_E2E_URL");
-    let orders = format!("{}/orders", var("WRISTBAND_OWN_FUNCTION_URL"));
+    let api = wristband_e2e::base();
+    let orders = format!(
+        "{}/orders",
+        var("WRISTBAND_OWN_FUNCTION_URL").trim_end_matches('/')
+    );
     let (name, access, refresh) = user("").await;
     let (status, body) = call(Method::POST, orders.clone(), &access, Some(json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -8,24 +8,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these with `make test`"))
-}
-
-async fn login(client: &Client, base: &str, credentials: &Value) -> String {
-    let r = client
-        .post(format!("{base}/login"))
-        .json(credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let tokens: Value = r.json().await.unwrap();
-    tokens["access_token"].as_str().unwrap().to_owned()
-}
+use reqwest::StatusCode;
+use serde_json::Value;
+use wristband_e2e::{base, client, login, register, token, unique, var};
 
 fn sid_of(token: &str) -> String {
     let payload = URL_SAFE_NO_PAD
@@ -37,30 +22,15 @@ fn sid_of(token: &str) -> String {
 
 #[tokio::test]
 async fn the_101st_login_evicts_and_audits_the_oldest_session() {
-    let base = var("WRISTBAND_E2E_URL");
-    let client = Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("cap-{nanos}");
-    let credentials = json!({"username": name, "password": "cap passphrase of the test"});
-    let r = client
-        .post(format!("{base}/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let first = login(&client, &base, &credentials).await;
+    let (base, client) = (base(), client());
+    let name = unique("cap");
+    let credentials = register(&name).await;
+    let first = token(&login(&credentials).await, "access_token");
     // Session timestamps are whole seconds: the first is the oldest by a second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let mut newest = String::new();
     for _ in 0..100 {
-        newest = login(&client, &base, &credentials).await;
+        newest = token(&login(&credentials).await, "access_token");
     }
 
     let r = client
