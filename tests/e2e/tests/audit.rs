@@ -237,10 +237,13 @@ async fn security_events_are_audited_and_no_secret_reaches_the_log() {
         }
     }
 
-    // Every audit line is one JSON object with an `audit` field.
+    // Every audit line is one JSON object with an `audit` field. The emulator writes its
+    // own progress (`Running ...`, no newline) into the same log when it starts a
+    // function instance, so a line may begin with that text: the object starts at `{`.
     let audit_lines: Vec<Value> = log
         .lines()
         .filter(|line| line.contains("\"audit\":"))
+        .map(|line| line.find('{').map_or(line, |at| &line[at..]))
         .map(|line| {
             serde_json::from_str::<Value>(line)
                 .unwrap_or_else(|e| panic!("audit line is not one JSON object ({e}): {line}"))
