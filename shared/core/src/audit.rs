@@ -53,6 +53,26 @@ pub enum Event {
     TokenRevokedByClient,
     /// `/oauth/introspect` refused a caller's client credentials.
     IntrospectionClientRefused,
+    /// A verification link went out (registration, on request, or for a new address).
+    EmailVerificationSent,
+    EmailVerified,
+    /// A verified change of address: the old one got a notice.
+    EmailChanged,
+    /// `/password/forgot` for an address: `sent` says whether a link went out.
+    PasswordResetRequested,
+    /// `/password/reset` spent its link: every session ended.
+    PasswordReset,
+    /// An emailed link's token was refused (unknown, expired, replaced, spent).
+    InvalidCodeRefused,
+    /// A link was not sent: its address or source address is over the mail limits.
+    MailThrottled,
+    /// The mail service failed a send.
+    MailFailed,
+    AccountDeleted,
+    AccountDisabled,
+    AccountEnabled,
+    /// An administrator ended every session of an account.
+    AdminLoggedOutUser,
 }
 
 impl Event {
@@ -74,6 +94,18 @@ impl Event {
             Event::TokenRefused => "token_refused",
             Event::TokenRevokedByClient => "token_revoked_by_client",
             Event::IntrospectionClientRefused => "introspection_client_refused",
+            Event::EmailVerificationSent => "email_verification_sent",
+            Event::EmailVerified => "email_verified",
+            Event::EmailChanged => "email_changed",
+            Event::PasswordResetRequested => "password_reset_requested",
+            Event::PasswordReset => "password_reset",
+            Event::InvalidCodeRefused => "invalid_code_refused",
+            Event::MailThrottled => "mail_throttled",
+            Event::MailFailed => "mail_failed",
+            Event::AccountDeleted => "account_deleted",
+            Event::AccountDisabled => "account_disabled",
+            Event::AccountEnabled => "account_enabled",
+            Event::AdminLoggedOutUser => "admin_logged_out_user",
         }
     }
 }
@@ -97,6 +129,11 @@ impl Record {
     /// pass only names that passed the username rule.
     pub fn username(self, username: &str) -> Self {
         self.with("username", username.into())
+    }
+
+    /// Who acted on the account (an administrator's username).
+    pub fn actor(self, username: &str) -> Self {
+        self.with("actor", username.into())
     }
 
     /// A session id: an identifier, not a credential.

@@ -47,6 +47,12 @@ pub enum ConfigError {
     },
     #[error("JWT_PUBLIC_KEYS has kid {0:?} with another key than JWT_PRIVATE_KEY's")]
     ConflictingKid(String),
+    #[error(
+        "{0} is not set; the functions that send mail need APP_URL (where the emailed links \
+         open, e.g. https://app.example.com) and MAIL_FROM (a verified SES identity); \
+         `make run` sets local defaults"
+    )]
+    MissingMailSetting(&'static str),
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
         name: &'static str,
@@ -277,6 +283,60 @@ pub struct Config {
     pub throttle: ThrottlePolicy,
     pub token_location: TokenLocation,
     pub cookies: CookieSettings,
+    pub mail: MailSettings,
+}
+
+/// Accounts by email (API.md "Accounts and email").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailSettings {
+    /// `APP_URL` without a trailing `/`: the only base of emailed links.
+    pub app_url: Option<String>,
+    /// `MAIL_FROM`: the sender, an SES identity.
+    pub mail_from: Option<String>,
+    /// `EMAIL_REQUIRED`: registration needs an address.
+    pub email_required: bool,
+    pub reset_token_ttl: Duration,
+    pub verify_token_ttl: Duration,
+    /// Links per source address per hour.
+    pub mail_per_ip_per_hour: u32,
+}
+
+/// What a function that sends links needs, checked at start ([`MailSettings::links`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSettings<'a> {
+    pub app_url: &'a str,
+    pub mail_from: &'a str,
+}
+
+impl MailSettings {
+    /// `APP_URL` and `MAIL_FROM`, or the reason to refuse to start.
+    pub fn links(&self) -> Result<LinkSettings<'_>, ConfigError> {
+        Ok(LinkSettings {
+            app_url: self
+                .app_url
+                .as_deref()
+                .ok_or(ConfigError::MissingMailSetting("APP_URL"))?,
+            mail_from: self
+                .mail_from
+                .as_deref()
+                .ok_or(ConfigError::MissingMailSetting("MAIL_FROM"))?,
+        })
+    }
+}
+
+/// `APP_URL`: an absolute http(s) URL without query or fragment; kept without its
+/// trailing `/` so that `<APP_URL>/verify-email` has one slash.
+fn parse_app_url(value: &str) -> Option<String> {
+    let value = value.trim().trim_end_matches('/');
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let ok = !host.is_empty()
+        && !value.contains(['?', '#', ' ', '\\'])
+        && !host.contains('@')
+        && value.chars().all(|c| c.is_ascii_graphic());
+    ok.then(|| value.to_owned())
 }
 
 impl std::fmt::Debug for Config {
@@ -298,6 +358,7 @@ impl std::fmt::Debug for Config {
             .field("cors_allow_origins", &self.cors_allow_origins)
             .field("throttle", &self.throttle)
             .field("token_location", &self.token_location)
+            .field("mail", &self.mail)
             .field("cookies", &self.cookies)
             .finish()
     }
@@ -419,7 +480,39 @@ impl Config {
             });
         }
 
+        let app_url = match get("APP_URL") {
+            None => None,
+            Some(v) => Some(parse_app_url(&v).ok_or(ConfigError::Invalid {
+                name: "APP_URL",
+                expected: "an http(s) URL without query or fragment",
+                value: v,
+            })?),
+        };
+        let email_required = match get("EMAIL_REQUIRED") {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "EMAIL_REQUIRED",
+                        expected: "true or false",
+                        value: v,
+                    })
+                }
+            },
+        };
+        let mail = MailSettings {
+            app_url,
+            mail_from: get("MAIL_FROM").map(|v| v.trim().to_owned()),
+            email_required,
+            reset_token_ttl: seconds("RESET_TOKEN_TTL_SECONDS", 600)?,
+            verify_token_ttl: seconds("VERIFY_TOKEN_TTL_SECONDS", 86400)?,
+            mail_per_ip_per_hour: positive("MAIL_PER_IP_PER_HOUR", 100)?,
+        };
+
         Ok(Self {
+            mail,
             jwt_algorithm,
             token_location,
             cookies: CookieSettings { same_site, secure },
@@ -596,6 +689,49 @@ pub(crate) mod tests {
         assert_eq!(c.throttle.free_failures, 5);
         assert_eq!(c.throttle.max_wait, Duration::from_secs(900));
         assert_eq!(c.max_sessions_per_user, 100);
+        assert_eq!(c.mail.reset_token_ttl, Duration::from_secs(600));
+        assert_eq!(c.mail.verify_token_ttl, Duration::from_secs(86400));
+        assert_eq!(c.mail.mail_per_ip_per_hour, 100);
+        assert!(!c.mail.email_required);
+        assert!(matches!(
+            c.mail.links(),
+            Err(ConfigError::MissingMailSetting("APP_URL"))
+        ));
+    }
+
+    #[test]
+    fn links_come_from_app_url_alone() {
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("APP_URL", "https://app.example.com/"),
+            ("MAIL_FROM", "no-reply@example.com"),
+            ("EMAIL_REQUIRED", "true"),
+        ])
+        .unwrap();
+        let links = c.mail.links().unwrap();
+        assert_eq!(links.app_url, "https://app.example.com");
+        assert_eq!(links.mail_from, "no-reply@example.com");
+        assert!(c.mail.email_required);
+        for bad in [
+            "app.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/?a=1",
+            "https://x/#t",
+            "https://user@x",
+        ] {
+            let err = config(&[("JWT_SECRET", SECRET), ("APP_URL", bad)]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "APP_URL",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

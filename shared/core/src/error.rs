@@ -89,6 +89,14 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("Username is already taken")]
     UsernameTaken,
+    /// An emailed link's token that is unknown, expired, replaced or spent.
+    #[error("Invalid or expired code")]
+    InvalidCode,
+    #[error("Email address is already taken")]
+    EmailTaken,
+    /// A right password for an account an administrator disabled.
+    #[error("Account disabled")]
+    AccountDisabled,
     #[error("Too many failed logins; try again later")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("The service is temporarily unavailable; try again shortly")]
@@ -138,6 +146,9 @@ impl ApiError {
         "method_not_allowed",
         "username_taken",
         "too_many_attempts",
+        "invalid_code",
+        "email_taken",
+        "account_disabled",
         "service_unavailable",
         "internal_error",
     ];
@@ -168,6 +179,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UsernameTaken => "username_taken",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::InvalidCode => "invalid_code",
+            ApiError::EmailTaken => "email_taken",
+            ApiError::AccountDisabled => "account_disabled",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -217,6 +231,8 @@ mod tests {
             "Missing Authorization Header"
         );
         assert_eq!(ApiError::TokenExpired.to_string(), "Token has expired");
+        assert_eq!(ApiError::InvalidCode.to_string(), "Invalid or expired code");
+        assert_eq!(ApiError::AccountDisabled.to_string(), "Account disabled");
         assert_eq!(ApiError::TokenRevoked.to_string(), "Token has been revoked");
         assert_eq!(
             ApiError::FreshTokenRequired.to_string(),

@@ -8,8 +8,11 @@
 pub mod audit;
 pub mod authenticator;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod ids;
+pub mod mail;
+pub mod onetime;
 pub mod store;
 pub mod tokens;
 

@@ -20,6 +20,24 @@ pub struct UserRecord {
     /// client retries its own write that had landed (a timeout after success), the stored
     /// id matches and the retry counts as the success it was, not as a taken name.
     pub creation_id: String,
+    /// The account's address, lower-cased; unique across accounts (an address claim).
+    pub email: Option<String>,
+    /// Whether a verification link sent to `email` was spent.
+    pub email_verified: bool,
+    /// Disabled by an administrator: no login, no refresh.
+    pub disabled: bool,
+}
+
+/// What [`UserStore::create`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The user (and its address claim, if any) is stored; also when the existing user was
+    /// created by this very record (a retried write that had landed).
+    Created,
+    /// Another account has the username: nothing written.
+    UsernameTaken,
+    /// Another account has the address: nothing written.
+    EmailTaken,
 }
 
 impl std::fmt::Display for UserRecord {
@@ -31,10 +49,12 @@ impl std::fmt::Display for UserRecord {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts the user unless the name exists; `false` when it does (nothing is
-    /// overwritten). Idempotent: `true` again when the existing user was created by this
-    /// very record (same `creation_id`), e.g. by an earlier attempt of a retried write.
-    async fn create(&self, user: &UserRecord) -> Result<bool, StoreError>;
+    /// Inserts the user and, when it has an address, the address's claim, in one
+    /// transaction: unless the name or the address is taken (nothing is overwritten, and
+    /// of two registrations racing for one address only one wins). Idempotent:
+    /// [`Created::Created`] again when the existing user was created by this very record
+    /// (same `creation_id`), e.g. by an earlier attempt of a retried write.
+    async fn create(&self, user: &UserRecord) -> Result<Created, StoreError>;
     /// A strongly consistent read.
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
     /// Replaces the roles of an existing user (the admin tool); `false` if there is no
@@ -46,6 +66,125 @@ pub trait UserStore: Send + Sync {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError>;
+}
+
+/// What [`AccountStore::change_email`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailChange {
+    /// The user now has the new address, verified; the old address is free.
+    Changed,
+    /// Another account holds the new address: nothing changed.
+    Taken,
+    /// No such user (deleted meanwhile): nothing changed.
+    NoUser,
+}
+
+/// One page of [`AccountStore::list`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserPage {
+    pub users: Vec<UserRecord>,
+    /// The username to pass as `after` for the next page; `None` on the last.
+    pub next: Option<String>,
+}
+
+/// The account side of the users table: addresses, deletion, administration.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The user whose (claimed) address is `email` (lower-cased), if any.
+    async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Marks the user's address verified if it is still `email`; `false` otherwise.
+    async fn mark_email_verified(&self, username: &str, email: &str) -> Result<bool, StoreError>;
+    /// Moves the user to `new_email` (verified) in one transaction: claims it, releases
+    /// the old address's claim. Idempotent for a retried write that had landed.
+    async fn change_email(
+        &self,
+        username: &str,
+        new_email: &str,
+    ) -> Result<EmailChange, StoreError>;
+    /// Deletes the user and its address claim; `false` if there was no such user.
+    async fn delete(&self, username: &str) -> Result<bool, StoreError>;
+    /// Sets or clears `disabled`; the updated user, `None` if there is no such user.
+    async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    /// Up to `limit` users after `after` (exclusive), address claims left out.
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<UserPage, StoreError>;
+}
+
+/// What an emailed link is for. Each has its own TTL, its own page and its own "newest
+/// link wins" slot per account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// Verify the account's current address (`/verify-email`).
+    VerifyEmail,
+    /// Verify a new address, which then replaces the old one (`/verify-email`).
+    ChangeEmail,
+    /// Set a new password (`/reset-password`).
+    ResetPassword,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 3] = [
+        Purpose::VerifyEmail,
+        Purpose::ChangeEmail,
+        Purpose::ResetPassword,
+    ];
+
+    /// Stored, and named in audit lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ChangeEmail => "change_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// A one-time token as stored, under the SHA-256 of the token (never the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneTimeToken {
+    pub purpose: Purpose,
+    pub username: String,
+    /// The address the link was sent to (for `ChangeEmail`, the new address).
+    pub email: String,
+    /// Epoch seconds; the item's TTL. A token at or past it is spent by nobody.
+    pub expires_at: u64,
+}
+
+/// Emailed links' tokens, stored only as their hashes.
+#[async_trait]
+pub trait OneTimeTokenStore: Send + Sync {
+    /// Stores `token` under `hash`; the user's older token of the same purpose stops
+    /// working.
+    async fn issue(&self, hash: &str, token: &OneTimeToken) -> Result<(), StoreError>;
+    /// Spends the token atomically: `Some` exactly once for a live token that no newer
+    /// one of its purpose replaced (of two concurrent spends, one wins), `None` for an
+    /// unknown, expired, replaced or spent one. A retried write that had landed still
+    /// answers `Some` to the caller that spent it.
+    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError>;
+    /// Removes every token of the user (account deletion).
+    async fn remove_all(&self, username: &str) -> Result<(), StoreError>;
+}
+
+/// Counting limits for mail (per address and purpose, per source address): a window
+/// starts at a key's first use and lasts `window_secs`.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one use of `key` unless `limit` uses were counted in its live window:
+    /// `true` when counted (go ahead), `false` when over the limit (nothing counted).
+    async fn try_acquire(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The failure count of one login throttling key, as stored.

@@ -7,6 +7,12 @@ pub const PASSWORD_HASH: &str = "password_hash";
 pub const CREATED_AT: &str = "created_at";
 pub const ROLES: &str = "roles";
 pub const CREATION_ID: &str = "creation_id";
+pub const EMAIL: &str = "email";
+pub const EMAIL_VERIFIED: &str = "email_verified";
+pub const DISABLED: &str = "disabled";
+/// On an address claim item (key `email#<address>`): the username holding the address.
+pub const OWNER: &str = "owner";
+const EMAIL_CLAIM_PREFIX: &str = "email#";
 // revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
 // session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
 // the failed logins of a throttling key (username and source address).
@@ -62,6 +68,17 @@ pub const SESSIONS_TABLE: TableDef = TableDef {
 
 /// Every table of wristband.
 pub const TABLES: [TableDef; 3] = [USERS_TABLE, REVOKED_TOKENS_TABLE, SESSIONS_TABLE];
+
+/// The users-table key of an address's claim (usernames never hold `#`, so a claim
+/// never meets a user's key).
+pub fn email_claim_key(email: &str) -> String {
+    format!("{EMAIL_CLAIM_PREFIX}{email}")
+}
+
+/// Whether a users-table key is an address claim rather than a user.
+pub fn is_email_claim_key(key: &str) -> bool {
+    key.starts_with(EMAIL_CLAIM_PREFIX)
+}
 
 /// The revoked-tokens key of an ended session.
 pub fn session_key(sid: &str) -> String {

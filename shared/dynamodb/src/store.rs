@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType,
-    PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    TimeToLiveStatus, WriteRequest,
+    Put, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
-    contended_failure, FailureCount, LoginThrottleStore, RevocationStore, Rotation, SessionEnder,
-    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
+    contended_failure, Created, FailureCount, LoginThrottleStore, RevocationStore, Rotation,
+    SessionEnder, SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
 };
 use wristband_core::StoreError;
 
@@ -89,6 +90,51 @@ impl DynamoDbUsers {
     }
 }
 
+impl DynamoDbUsers {
+    async fn create_without_address(&self, user: &UserRecord) -> Result<Created, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(user_item(user)))
+            // Never overwrite: two racing registrations get one 201 and one 409.
+            .condition_expression("attribute_not_exists(#u)")
+            .expression_attribute_names("#u", USERNAME)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Created::Created),
+            Err(err) if conditional_check_failed(&err) => err,
+            Err(err) => return Err(classify(err)),
+        };
+        // The SDK retries a write whose answer was lost (a timeout after it landed): the
+        // retry then fails its own condition. The stored creation id tells it apart from
+        // someone else's registration.
+        let existing = match err.into_service_error() {
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,
+            _ => None,
+        };
+        let ours = existing
+            .and_then(|item| get_s(&item, CREATION_ID))
+            .is_some_and(|id| !id.is_empty() && id == user.creation_id);
+        Ok(if ours {
+            Created::Created
+        } else {
+            Created::UsernameTaken
+        })
+    }
+}
+
+/// A transaction's idempotency token (at most 36 characters): derived from the
+/// request's own random id, so only that request's retries share it.
+pub(crate) fn request_token(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(36)
+        .collect()
+}
+
 fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         username: get_s(item, USERNAME).ok_or_else(|| malformed("user without username"))?,
@@ -101,42 +147,111 @@ fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
             .map(|l| l.iter().filter_map(|r| r.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
         creation_id: get_s(item, CREATION_ID).unwrap_or_default(),
+        email: get_s(item, EMAIL),
+        email_verified: get_bool(item, EMAIL_VERIFIED),
+        disabled: get_bool(item, DISABLED),
     })
+}
+
+fn get_bool(item: &Item, name: &str) -> bool {
+    item.get(name)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
+}
+
+/// The item of a new user, as `create` writes it.
+fn user_item(user: &UserRecord) -> Item {
+    let mut item: Item = HashMap::from([
+        (USERNAME.to_owned(), s(&user.username)),
+        (PASSWORD_HASH.to_owned(), s(&user.password_hash)),
+        (CREATED_AT.to_owned(), n(user.created_at)),
+        (
+            ROLES.to_owned(),
+            AttributeValue::L(user.roles.iter().map(s).collect()),
+        ),
+        (CREATION_ID.to_owned(), s(&user.creation_id)),
+        (
+            EMAIL_VERIFIED.to_owned(),
+            AttributeValue::Bool(user.email_verified),
+        ),
+        (DISABLED.to_owned(), AttributeValue::Bool(user.disabled)),
+    ]);
+    if let Some(email) = &user.email {
+        item.insert(EMAIL.to_owned(), s(email));
+    }
+    item
 }
 
 #[async_trait]
 impl UserStore for DynamoDbUsers {
-    async fn create(&self, user: &UserRecord) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
+    async fn create(&self, user: &UserRecord) -> Result<Created, StoreError> {
+        let Some(email) = &user.email else {
+            return self.create_without_address(user).await;
+        };
+        // The user and its address claim in one transaction: of two registrations racing
+        // for one address (or one name), one wins. The request token makes the SDK's retry
+        // of a transaction that had landed a success, not a failed condition.
+        let put_user = Put::builder()
             .table_name(&self.table)
-            .item(USERNAME, s(&user.username))
-            .item(PASSWORD_HASH, s(&user.password_hash))
-            .item(CREATED_AT, n(user.created_at))
-            .item(ROLES, AttributeValue::L(user.roles.iter().map(s).collect()))
-            .item(CREATION_ID, s(&user.creation_id))
-            // Never overwrite: two racing registrations get one 201 and one 409.
+            .set_item(Some(user_item(user)))
             .condition_expression("attribute_not_exists(#u)")
             .expression_attribute_names("#u", USERNAME)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        let put_claim = Put::builder()
+            .table_name(&self.table)
+            .item(USERNAME, s(email_claim_key(email)))
+            .item(OWNER, s(&user.username))
+            .item(CREATION_ID, s(&user.creation_id))
+            .condition_expression("attribute_not_exists(#u)")
+            .expression_attribute_names("#u", USERNAME)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_user).build())
+            .transact_items(TransactWriteItem::builder().put(put_claim).build())
+            .client_request_token(request_token(&user.creation_id))
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(true),
-            Err(err) if conditional_check_failed(&err) => err,
-            Err(err) => return Err(classify(err)),
+            Ok(_) => return Ok(Created::Created),
+            Err(err) => err,
         };
-        // The SDK retries a write whose answer was lost (a timeout after it landed): the
-        // retry then fails its own condition. The stored creation id tells it apart from
-        // someone else's registration.
-        let existing = match err.into_service_error() {
-            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(e) => e.item,
-            _ => None,
+        let reasons = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                e.cancellation_reasons().to_vec()
+            }
+            _ => return Err(classify(err)),
         };
-        Ok(existing
-            .and_then(|item| get_s(&item, CREATION_ID))
-            .is_some_and(|id| !id.is_empty() && id == user.creation_id))
+        let failed = |i: usize| {
+            reasons
+                .get(i)
+                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+        };
+        let ours = |i: usize| {
+            reasons
+                .get(i)
+                .and_then(|r| r.item())
+                .and_then(|item| get_s(item, CREATION_ID))
+                .is_some_and(|id| !id.is_empty() && id == user.creation_id)
+        };
+        if failed(0) && failed(1) && ours(0) && ours(1) {
+            // Both items exist and are this very registration's: an earlier attempt landed.
+            return Ok(Created::Created);
+        }
+        if failed(0) {
+            return Ok(Created::UsernameTaken);
+        }
+        if failed(1) {
+            return Ok(Created::EmailTaken);
+        }
+        // Cancelled for another reason (a conflicting transaction in flight, throttling).
+        Err(StoreError::Unavailable(Box::new(err)))
     }
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {

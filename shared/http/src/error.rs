@@ -15,7 +15,9 @@ pub trait ErrorResponse {
 impl ErrorResponse for ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidRequest(_) | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRequest(_) | ApiError::WeakPassword(_) | ApiError::InvalidCode => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::InvalidCredentials
             | ApiError::InvalidClient
             | ApiError::MissingToken
@@ -23,10 +25,12 @@ impl ErrorResponse for ApiError {
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
             | ApiError::FreshTokenRequired => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientRole | ApiError::CsrfFailed => StatusCode::FORBIDDEN,
+            ApiError::InsufficientRole | ApiError::CsrfFailed | ApiError::AccountDisabled => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::UsernameTaken => StatusCode::CONFLICT,
+            ApiError::UsernameTaken | ApiError::EmailTaken => StatusCode::CONFLICT,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -26,6 +26,9 @@ pub fn every_api_error() -> Vec<ApiError> {
         ApiError::TooManyAttempts {
             retry_after_secs: 1,
         },
+        ApiError::InvalidCode,
+        ApiError::EmailTaken,
+        ApiError::AccountDisabled,
         ApiError::ServiceUnavailable(StoreError::Unavailable("x".into())),
         ApiError::Internal("x".into()),
     ];
@@ -46,6 +49,9 @@ pub fn every_api_error() -> Vec<ApiError> {
             | ApiError::MethodNotAllowed { .. }
             | ApiError::UsernameTaken
             | ApiError::TooManyAttempts { .. }
+            | ApiError::InvalidCode
+            | ApiError::EmailTaken
+            | ApiError::AccountDisabled
             | ApiError::ServiceUnavailable(_)
             | ApiError::Internal(_) => {}
         }

@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use wristband_core::config::ThrottlePolicy;
+use wristband_core::mail::{Mail, Mailer};
 use wristband_core::store::{
-    FailureCount, LoginThrottleStore, RevocationCheck, RevocationStore, Rotation, SessionEnder,
-    SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
+    AccountStore, Created, EmailChange, FailureCount, LoginThrottleStore, OneTimeToken,
+    OneTimeTokenStore, Purpose, RateLimitStore, RevocationCheck, RevocationStore, Rotation,
+    SessionEnder, SessionRecord, SessionStore, ThrottleState, UserPage, UserRecord, UserStore,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -18,29 +20,49 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Users and address claims, under one lock so that a transaction is one step.
+#[derive(Default)]
+struct UsersAndClaims {
+    users: std::collections::BTreeMap<String, UserRecord>,
+    /// address -> username
+    claims: HashMap<String, String>,
+}
+
 #[derive(Default)]
 pub struct InMemoryUsers {
-    users: Mutex<HashMap<String, UserRecord>>,
+    inner: Mutex<UsersAndClaims>,
 }
 
 #[async_trait]
 impl UserStore for InMemoryUsers {
-    async fn create(&self, user: &UserRecord) -> Result<bool, StoreError> {
-        let mut users = lock(&self.users);
-        if let Some(existing) = users.get(&user.username) {
+    async fn create(&self, user: &UserRecord) -> Result<Created, StoreError> {
+        let mut inner = lock(&self.inner);
+        if let Some(existing) = inner.users.get(&user.username) {
             // Idempotent like the DynamoDB store: the same creation is not a taken name.
-            return Ok(!existing.creation_id.is_empty() && existing.creation_id == user.creation_id);
+            let ours = !existing.creation_id.is_empty() && existing.creation_id == user.creation_id;
+            return Ok(if ours {
+                Created::Created
+            } else {
+                Created::UsernameTaken
+            });
         }
-        users.insert(user.username.clone(), user.clone());
-        Ok(true)
+        if let Some(email) = &user.email {
+            if inner.claims.contains_key(email) {
+                return Ok(Created::EmailTaken);
+            }
+            inner.claims.insert(email.clone(), user.username.clone());
+        }
+        inner.users.insert(user.username.clone(), user.clone());
+        Ok(Created::Created)
     }
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(lock(&self.users).get(username).cloned())
+        Ok(lock(&self.inner).users.get(username).cloned())
     }
 
     async fn set_roles(&self, username: &str, roles: &[String]) -> Result<bool, StoreError> {
-        Ok(lock(&self.users)
+        Ok(lock(&self.inner)
+            .users
             .get_mut(username)
             .map(|user| user.roles = roles.to_vec())
             .is_some())
@@ -51,13 +73,231 @@ impl UserStore for InMemoryUsers {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError> {
-        match lock(&self.users).get_mut(username) {
+        match lock(&self.inner).users.get_mut(username) {
             Some(user) => {
                 user.password_hash = password_hash.to_owned();
                 Ok(())
             }
             None => Err(StoreError::Other(format!("no user {username}").into())),
         }
+    }
+}
+
+#[async_trait]
+impl AccountStore for InMemoryUsers {
+    async fn find_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let inner = lock(&self.inner);
+        Ok(inner
+            .claims
+            .get(email)
+            .and_then(|username| inner.users.get(username))
+            .cloned())
+    }
+
+    async fn mark_email_verified(&self, username: &str, email: &str) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        Ok(match inner.users.get_mut(username) {
+            Some(user) if user.email.as_deref() == Some(email) => {
+                user.email_verified = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn change_email(
+        &self,
+        username: &str,
+        new_email: &str,
+    ) -> Result<EmailChange, StoreError> {
+        let mut inner = lock(&self.inner);
+        let Some(old) = inner.users.get(username).map(|u| u.email.clone()) else {
+            return Ok(EmailChange::NoUser);
+        };
+        match inner.claims.get(new_email) {
+            Some(owner) if owner != username => return Ok(EmailChange::Taken),
+            _ => {}
+        }
+        if let Some(old) = old.filter(|old| old != new_email) {
+            inner.claims.remove(&old);
+        }
+        inner
+            .claims
+            .insert(new_email.to_owned(), username.to_owned());
+        if let Some(user) = inner.users.get_mut(username) {
+            user.email = Some(new_email.to_owned());
+            user.email_verified = true;
+        }
+        Ok(EmailChange::Changed)
+    }
+
+    async fn delete(&self, username: &str) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        let Some(user) = inner.users.remove(username) else {
+            return Ok(false);
+        };
+        if let Some(email) = user.email {
+            inner.claims.remove(&email);
+        }
+        Ok(true)
+    }
+
+    async fn set_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        Ok(lock(&self.inner).users.get_mut(username).map(|user| {
+            user.disabled = disabled;
+            user.clone()
+        }))
+    }
+
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<UserPage, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let inner = lock(&self.inner);
+        let start = after.map_or(Unbounded, |a| Excluded(a.to_owned()));
+        let mut users: Vec<UserRecord> = inner
+            .users
+            .range((start, Unbounded))
+            .take(limit.saturating_add(1))
+            .map(|(_, u)| u.clone())
+            .collect();
+        let next = if users.len() > limit {
+            users.truncate(limit);
+            users.last().map(|u| u.username.clone())
+        } else {
+            None
+        };
+        Ok(UserPage { users, next })
+    }
+}
+
+/// (username, purpose) -> the hash of the one token of that purpose that may be spent.
+type CurrentTokens = HashMap<(String, Purpose), String>;
+
+/// Link tokens: hash -> token, and the current hash per (username, purpose).
+#[derive(Default)]
+pub struct InMemoryOneTimeTokens {
+    inner: Mutex<(HashMap<String, OneTimeToken>, CurrentTokens)>,
+}
+
+#[async_trait]
+impl OneTimeTokenStore for InMemoryOneTimeTokens {
+    async fn issue(&self, hash: &str, token: &OneTimeToken) -> Result<(), StoreError> {
+        let mut inner = lock(&self.inner);
+        let (tokens, current) = &mut *inner;
+        tokens.insert(hash.to_owned(), token.clone());
+        if let Some(older) =
+            current.insert((token.username.clone(), token.purpose), hash.to_owned())
+        {
+            if older != hash {
+                tokens.remove(&older);
+            }
+        }
+        Ok(())
+    }
+
+    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError> {
+        let mut inner = lock(&self.inner);
+        let (tokens, current) = &mut *inner;
+        let Some(token) = tokens.remove(hash) else {
+            return Ok(None);
+        };
+        let slot = (token.username.clone(), token.purpose);
+        if current.get(&slot).map(String::as_str) == Some(hash) {
+            current.remove(&slot);
+        } else {
+            return Ok(None);
+        }
+        Ok((token.expires_at > now).then_some(token))
+    }
+
+    async fn remove_all(&self, username: &str) -> Result<(), StoreError> {
+        let mut inner = lock(&self.inner);
+        let (tokens, current) = &mut *inner;
+        tokens.retain(|_, t| t.username != username);
+        current.retain(|(u, _), _| u != username);
+        Ok(())
+    }
+}
+
+impl InMemoryOneTimeTokens {
+    /// How many tokens are stored (deletion tests).
+    pub fn len(&self) -> usize {
+        lock(&self.inner).0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counting windows: key -> (count, window end).
+#[derive(Default)]
+pub struct InMemoryRateLimits {
+    counts: Mutex<HashMap<String, (u32, u64)>>,
+}
+
+#[async_trait]
+impl RateLimitStore for InMemoryRateLimits {
+    async fn try_acquire(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut counts = lock(&self.counts);
+        let entry = counts
+            .entry(key.to_owned())
+            .or_insert((0, now.saturating_add(window_secs)));
+        if entry.1 <= now {
+            *entry = (0, now.saturating_add(window_secs));
+        }
+        if entry.0 >= limit {
+            return Ok(false);
+        }
+        entry.0 += 1;
+        Ok(true)
+    }
+}
+
+/// Mail kept in memory, in order; `failing` makes every send fail as an outage.
+#[derive(Default)]
+pub struct InMemoryOutbox {
+    sent: Mutex<Vec<Mail>>,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl InMemoryOutbox {
+    pub fn sent(&self) -> Vec<Mail> {
+        lock(&self.sent).clone()
+    }
+
+    /// Messages to `to`, oldest first.
+    pub fn to(&self, to: &str) -> Vec<Mail> {
+        lock(&self.sent)
+            .iter()
+            .filter(|m| m.to == to)
+            .cloned()
+            .collect()
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing
+            .store(failing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Mailer for InMemoryOutbox {
+    async fn send(&self, mail: &Mail) -> Result<(), StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the outbox is failing".into()));
+        }
+        lock(&self.sent).push(mail.clone());
+        Ok(())
     }
 }
 

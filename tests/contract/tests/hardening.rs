@@ -11,7 +11,7 @@ use common::{unique_user, Backend, Harness, Tokens, PASSWORD};
 use serde_json::json;
 use wristband_core::config::ThrottlePolicy;
 use wristband_core::ids::{now_millis, now_secs, random_id};
-use wristband_core::store::{throttle_key, FailureCount, UserRecord};
+use wristband_core::store::{throttle_key, Created, FailureCount, UserRecord};
 use wristband_core::TokenType;
 use wristband_test_support::{
     base64_bytes_request, bearer_request, forge_raw, repeated_header_request, request,
@@ -191,6 +191,9 @@ fn user_record(username: &str, creation_id: &str) -> UserRecord {
         created_at: now_secs(),
         roles: Vec::new(),
         creation_id: creation_id.to_owned(),
+        email: None,
+        email_verified: false,
+        disabled: false,
     }
 }
 
@@ -200,14 +203,21 @@ async fn create_user_is_idempotent_for_its_own_retry(backend: Backend) {
     let creation_id = random_id().unwrap();
     let record = user_record(&name, &creation_id);
     // Issue 9 defect 5: the SDK's retry of a PutItem that had landed is the same write.
-    assert!(h.app.users().unwrap().create(&record).await.unwrap());
-    assert!(
+    assert_eq!(
         h.app.users().unwrap().create(&record).await.unwrap(),
+        Created::Created
+    );
+    assert_eq!(
+        h.app.users().unwrap().create(&record).await.unwrap(),
+        Created::Created,
         "own retry is a success"
     );
     // Someone else's registration of the same name is not.
     let other = user_record(&name, &random_id().unwrap());
-    assert!(!h.app.users().unwrap().create(&other).await.unwrap());
+    assert_eq!(
+        h.app.users().unwrap().create(&other).await.unwrap(),
+        Created::UsernameTaken
+    );
     assert_eq!(
         h.app
             .users()

@@ -50,8 +50,14 @@ async fn roles_are_listed_added_removed_and_set() {
         created_at: 1,
         roles: Vec::new(),
         creation_id: "admin-test".into(),
+        email: None,
+        email_verified: false,
+        disabled: false,
     };
-    assert!(users.create(&user).await.unwrap());
+    assert_eq!(
+        users.create(&user).await.unwrap(),
+        wristband_core::store::Created::Created
+    );
 
     let table = &tables.users;
     assert_eq!(

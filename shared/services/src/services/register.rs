@@ -3,7 +3,7 @@
 use serde::Serialize;
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::{now_secs, random_id};
-use wristband_core::store::UserRecord;
+use wristband_core::store::{Created, UserRecord};
 use wristband_core::ApiError;
 
 use crate::app::App;
@@ -36,9 +36,14 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         // This request's own id: the store's retry of a write that landed finds it and
         // answers 201, where someone else's registration is a 409.
         creation_id: random_id().map_err(ApiError::Internal)?,
+        email: None,
+        email_verified: false,
+        disabled: false,
     };
-    if !app.users()?.create(&user).await? {
-        return Err(ApiError::UsernameTaken);
+    match app.users()?.create(&user).await? {
+        Created::Created => {}
+        Created::UsernameTaken => return Err(ApiError::UsernameTaken),
+        Created::EmailTaken => return Err(ApiError::EmailTaken),
     }
     audit::record(Event::UserRegistered)
         .username(&user.username)
