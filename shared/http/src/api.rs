@@ -20,6 +20,19 @@ pub const JWKS: Route = Route::get("/.well-known/jwks.json");
 pub const OPENID_CONFIGURATION: Route = Route::get("/.well-known/openid-configuration");
 pub const INTROSPECT: Route = Route::post("/oauth/introspect");
 pub const REVOKE: Route = Route::post("/oauth/revoke");
+pub const GET_ACCOUNT: Route = Route::get("/account");
+pub const DELETE_ACCOUNT: Route = Route::delete("/account");
+pub const EMAIL_VERIFICATION: Route = Route::post("/email/verification");
+pub const EMAIL_VERIFY: Route = Route::post("/email/verify");
+pub const CHANGE_EMAIL: Route = Route::put("/email");
+pub const PASSWORD_FORGOT: Route = Route::post("/password/forgot");
+pub const PASSWORD_RESET: Route = Route::post("/password/reset");
+pub const ADMIN_LIST_USERS: Route = Route::get("/admin/users");
+pub const ADMIN_SHOW_USER: Route = Route::get("/admin/users/{username}");
+pub const ADMIN_DELETE_USER: Route = Route::delete("/admin/users/{username}");
+pub const ADMIN_DISABLE_USER: Route = Route::post("/admin/users/{username}/disable");
+pub const ADMIN_ENABLE_USER: Route = Route::post("/admin/users/{username}/enable");
+pub const ADMIN_LOGOUT_USER: Route = Route::post("/admin/users/{username}/logout-all");
 
 /// A Lambda function of this workspace (its binary's name) and the routes it serves.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +54,17 @@ pub const PASSWORD_ROUTES: &[Route] = &[PASSWORD];
 pub const JWKS_ROUTES: &[Route] = &[JWKS, OPENID_CONFIGURATION];
 pub const INTROSPECT_ROUTES: &[Route] = &[INTROSPECT];
 pub const REVOKE_ROUTES: &[Route] = &[REVOKE];
+pub const ACCOUNT_ROUTES: &[Route] = &[GET_ACCOUNT, DELETE_ACCOUNT];
+pub const EMAIL_ROUTES: &[Route] = &[EMAIL_VERIFICATION, EMAIL_VERIFY, CHANGE_EMAIL];
+pub const PASSWORD_RESET_ROUTES: &[Route] = &[PASSWORD_FORGOT, PASSWORD_RESET];
+pub const ADMIN_ROUTES: &[Route] = &[
+    ADMIN_LIST_USERS,
+    ADMIN_SHOW_USER,
+    ADMIN_DELETE_USER,
+    ADMIN_DISABLE_USER,
+    ADMIN_ENABLE_USER,
+    ADMIN_LOGOUT_USER,
+];
 
 /// Every function that serves routes of API.md.
 pub const FUNCTIONS: &[Function] = &[

@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 
+use wristband_core::mail::Mailer;
 use wristband_core::store::{
-    LoginThrottleStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
+    AccountStore, LoginThrottleStore, OneTimeTokenStore, RateLimitStore, RevocationCheck,
+    RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
@@ -32,6 +34,10 @@ pub struct App {
     sessions: Option<Arc<dyn SessionStore>>,
     ender: Option<Arc<dyn SessionEnder>>,
     throttle: Option<Arc<dyn LoginThrottleStore>>,
+    accounts: Option<Arc<dyn AccountStore>>,
+    one_time_tokens: Option<Arc<dyn OneTimeTokenStore>>,
+    rate_limits: Option<Arc<dyn RateLimitStore>>,
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 fn missing(what: &'static str) -> ApiError {
@@ -51,6 +57,10 @@ impl App {
             sessions: None,
             ender: None,
             throttle: None,
+            accounts: None,
+            one_time_tokens: None,
+            rate_limits: None,
+            mailer: None,
         }
     }
 
@@ -109,6 +119,30 @@ impl App {
         self
     }
 
+    /// Addresses, deletion and administration (the users table's account side).
+    pub fn with_accounts(mut self, accounts: Arc<dyn AccountStore>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// Emailed links' tokens.
+    pub fn with_one_time_tokens(mut self, tokens: Arc<dyn OneTimeTokenStore>) -> Self {
+        self.one_time_tokens = Some(tokens);
+        self
+    }
+
+    /// Mail limits per address and per source address.
+    pub fn with_rate_limits(mut self, limits: Arc<dyn RateLimitStore>) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// Sends mail (Amazon SES in production).
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// The signing side.
     pub fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
         self.issuer.as_ref().ok_or_else(|| missing("a signing key"))
@@ -155,5 +189,27 @@ impl App {
         self.throttle
             .as_ref()
             .ok_or_else(|| missing("the login throttle store"))
+    }
+
+    pub fn accounts(&self) -> Result<&Arc<dyn AccountStore>, ApiError> {
+        self.accounts
+            .as_ref()
+            .ok_or_else(|| missing("the accounts store"))
+    }
+
+    pub fn one_time_tokens(&self) -> Result<&Arc<dyn OneTimeTokenStore>, ApiError> {
+        self.one_time_tokens
+            .as_ref()
+            .ok_or_else(|| missing("the one-time token store"))
+    }
+
+    pub fn rate_limits(&self) -> Result<&Arc<dyn RateLimitStore>, ApiError> {
+        self.rate_limits
+            .as_ref()
+            .ok_or_else(|| missing("the mail rate limits"))
+    }
+
+    pub fn mailer(&self) -> Result<&Arc<dyn Mailer>, ApiError> {
+        self.mailer.as_ref().ok_or_else(|| missing("a mailer"))
     }
 }
