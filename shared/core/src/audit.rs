@@ -69,6 +69,8 @@ pub enum Event {
     /// The mail service failed a send.
     MailFailed,
     AccountDeleted,
+    /// A wrong password where an account change asks for it again (`detail` action).
+    ReauthenticationFailed,
     AccountDisabled,
     AccountEnabled,
     /// An administrator ended every session of an account.
@@ -103,6 +105,7 @@ impl Event {
             Event::MailThrottled => "mail_throttled",
             Event::MailFailed => "mail_failed",
             Event::AccountDeleted => "account_deleted",
+            Event::ReauthenticationFailed => "reauthentication_failed",
             Event::AccountDisabled => "account_disabled",
             Event::AccountEnabled => "account_enabled",
             Event::AdminLoggedOutUser => "admin_logged_out_user",

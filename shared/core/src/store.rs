@@ -167,7 +167,13 @@ pub trait OneTimeTokenStore: Send + Sync {
     /// one of its purpose replaced (of two concurrent spends, one wins), `None` for an
     /// unknown, expired, replaced or spent one. A retried write that had landed still
     /// answers `Some` to the caller that spent it.
-    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError>;
+    /// A token of another purpose than `purpose` is left as it is (`None`).
+    async fn spend(
+        &self,
+        hash: &str,
+        purposes: &[Purpose],
+        now: u64,
+    ) -> Result<Option<OneTimeToken>, StoreError>;
     /// Removes every token of the user (account deletion).
     async fn remove_all(&self, username: &str) -> Result<(), StoreError>;
 }

@@ -10,7 +10,8 @@ use wristband_http::request::{client_info, Fields};
 use wristband_http::routes::path_param;
 use wristband_http::{Reply, Request, Route, StatusCode};
 use wristband_services::services::{
-    login, logout, logout_all, password, refresh, register, sessions, TokenResponse,
+    account, email, login, logout, logout_all, password, password_reset, refresh, register,
+    sessions, TokenResponse,
 };
 use wristband_services::App;
 
@@ -54,6 +55,8 @@ pub async fn register(app: &App, req: Request) -> Result<Reply, ApiError> {
     let input = register::Input {
         username: required(&fields, "username")?,
         password: required(&fields, "password")?,
+        email: fields.optional_str("email")?.map(str::to_owned),
+        client: client_info(&req)?,
     };
     Reply::with_status(StatusCode::CREATED, register::register(app, input).await?)
 }
@@ -118,4 +121,71 @@ pub async fn change_password(app: &App, req: Request) -> Result<Reply, ApiError>
         new_password: required(&fields, "new_password")?,
     };
     Reply::ok(password::change_password(app, input).await?)
+}
+
+/// `GET /account` and `DELETE /account`.
+pub async fn account(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    if *route == api::GET_ACCOUNT {
+        let access = claims(app, &req, &Requirements::access()).await?;
+        return Reply::ok(account::get(app, access).await?);
+    }
+    let access = claims(app, &req, &Requirements::access().fresh()).await?;
+    let fields = Fields::from_request(&req)?;
+    let input = account::DeleteInput {
+        access,
+        password: required(&fields, "password")?,
+    };
+    account::delete(app, input).await?;
+    Ok(Reply::no_content())
+}
+
+/// `POST /email/verification`, `POST /email/verify` and `PUT /email`.
+pub async fn email(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    if *route == api::EMAIL_VERIFY {
+        let fields = Fields::from_request(&req)?;
+        let input = email::VerifyInput {
+            token: required(&fields, "token")?,
+        };
+        return Reply::ok(email::verify(app, input).await?);
+    }
+    if *route == api::CHANGE_EMAIL {
+        let access = claims(app, &req, &Requirements::access().fresh()).await?;
+        let fields = Fields::from_request(&req)?;
+        let input = email::ChangeInput {
+            access,
+            email: required(&fields, "email")?,
+            password: required(&fields, "password")?,
+            client: client_info(&req)?,
+        };
+        return Reply::with_status(StatusCode::ACCEPTED, email::change(app, input).await?);
+    }
+    let access = claims(app, &req, &Requirements::access()).await?;
+    let input = email::RequestInput {
+        access,
+        client: client_info(&req)?,
+    };
+    match email::request_verification(app, input).await? {
+        email::Verification::Sent(message) => Reply::with_status(StatusCode::ACCEPTED, message),
+        email::Verification::AlreadyVerified(verified) => Reply::ok(verified),
+    }
+}
+
+/// `POST /password/forgot` and `POST /password/reset`.
+pub async fn password_reset(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    if *route == api::PASSWORD_FORGOT {
+        let input = password_reset::ForgotInput {
+            email: required(&fields, "email")?,
+            client: client_info(&req)?,
+        };
+        return Reply::with_status(
+            StatusCode::ACCEPTED,
+            password_reset::forgot(app, input).await?,
+        );
+    }
+    let input = password_reset::ResetInput {
+        token: required(&fields, "token")?,
+        new_password: required(&fields, "new_password")?,
+    };
+    Reply::ok(password_reset::reset(app, input).await?)
 }

@@ -198,9 +198,20 @@ impl OneTimeTokenStore for InMemoryOneTimeTokens {
         Ok(())
     }
 
-    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError> {
+    async fn spend(
+        &self,
+        hash: &str,
+        purposes: &[Purpose],
+        now: u64,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
         let mut inner = lock(&self.inner);
         let (tokens, current) = &mut *inner;
+        if !tokens
+            .get(hash)
+            .is_some_and(|t| purposes.contains(&t.purpose))
+        {
+            return Ok(None);
+        }
         let Some(token) = tokens.remove(hash) else {
             return Ok(None);
         };

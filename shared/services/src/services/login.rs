@@ -107,6 +107,13 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     if let (Some(key), Some(_)) = (&key, throttle) {
         app.throttle()?.reset(key).await?;
     }
+    if user.disabled {
+        audit::record(Event::LoginFailed)
+            .username(&user.username)
+            .reason("account_disabled")
+            .emit();
+        return Err(ApiError::AccountDisabled);
+    }
 
     // Make room before any token exists: an eviction that fails fails the login (503),
     // and a login never fails after handing out tokens.

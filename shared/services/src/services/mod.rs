@@ -1,10 +1,14 @@
 //! One module per endpoint: typed input, typed output, the endpoint's logic. No HTTP
 //! request in sight: `crate::endpoints` parses requests into these inputs.
 
+pub mod account;
+pub mod email;
 pub mod login;
 pub mod logout;
 pub mod logout_all;
+pub mod mail;
 pub mod password;
+pub mod password_reset;
 pub mod refresh;
 pub mod register;
 pub mod sessions;

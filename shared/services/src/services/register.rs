@@ -2,16 +2,21 @@
 
 use serde::Serialize;
 use wristband_core::audit::{self, Event};
+use wristband_core::email::normalise_email;
 use wristband_core::ids::{now_secs, random_id};
-use wristband_core::store::{Created, UserRecord};
+use wristband_core::store::{ClientInfo, Created, Purpose, UserRecord};
 use wristband_core::ApiError;
 
 use crate::app::App;
 use crate::password::check_password_policy;
+use crate::services::mail;
 
 pub struct Input {
     pub username: String,
     pub password: String,
+    /// Optional unless `EMAIL_REQUIRED=true`.
+    pub email: Option<String>,
+    pub client: ClientInfo,
 }
 
 #[derive(Debug, Serialize)]
@@ -26,6 +31,15 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
             "Field username must be 3 to 64 characters of letters, digits and ._@-",
         )
     })?;
+    let email = match input.email {
+        Some(email) => Some(
+            normalise_email(&email).map_err(|why| ApiError::invalid_request(why.to_string()))?,
+        ),
+        None if app.config.mail.email_required => {
+            return Err(ApiError::invalid_request("Missing email parameter"))
+        }
+        None => None,
+    };
     check_password_policy(&input.password)?;
     let password_hash = app.passwords()?.hash(input.password).await?;
     let user = UserRecord {
@@ -36,7 +50,7 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         // This request's own id: the store's retry of a write that landed finds it and
         // answers 201, where someone else's registration is a 409.
         creation_id: random_id().map_err(ApiError::Internal)?,
-        email: None,
+        email,
         email_verified: false,
         disabled: false,
     };
@@ -47,7 +61,28 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
     }
     audit::record(Event::UserRegistered)
         .username(&user.username)
+        .flag("email", user.email.is_some())
         .emit();
+    if let Some(email) = &user.email {
+        // The account exists now: a mail service that fails does not undo it (the owner
+        // asks for another link with `POST /email/verification`); the failure is logged.
+        match mail::send_link(
+            app,
+            Purpose::VerifyEmail,
+            &user.username,
+            email,
+            input.client.source_ip.as_deref(),
+        )
+        .await
+        {
+            Ok(mail::Link::Sent) => audit::record(Event::EmailVerificationSent)
+                .username(&user.username)
+                .detail("purpose", Purpose::VerifyEmail.name())
+                .emit(),
+            Ok(mail::Link::Throttled) => {}
+            Err(err) => err.log(),
+        }
+    }
     Ok(Output {
         username: user.username,
     })
