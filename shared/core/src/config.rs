@@ -299,6 +299,9 @@ pub struct MailSettings {
     pub verify_token_ttl: Duration,
     /// Links per source address per hour.
     pub mail_per_ip_per_hour: u32,
+    /// At most one link of a purpose per address in this time (60 s; not configurable
+    /// from the environment, tests shorten it).
+    pub per_address_interval: Duration,
 }
 
 /// What a function that sends links needs, checked at start ([`MailSettings::links`]).
@@ -509,6 +512,7 @@ impl Config {
             reset_token_ttl: seconds("RESET_TOKEN_TTL_SECONDS", 600)?,
             verify_token_ttl: seconds("VERIFY_TOKEN_TTL_SECONDS", 86400)?,
             mail_per_ip_per_hour: positive("MAIL_PER_IP_PER_HOUR", 100)?,
+            per_address_interval: Duration::from_secs(60),
         };
 
         Ok(Self {

@@ -113,7 +113,8 @@ pub async fn send_link(
     let limits = app.rate_limits()?;
     // Keys hold no address: the address's hash (its limit is per address and purpose).
     let address_key = format!("mail#{}#{}", purpose.name(), token_hash(email));
-    let mut allowed = limits.try_acquire(&address_key, 1, 60, now).await?;
+    let interval = app.config.mail.per_address_interval.as_secs();
+    let mut allowed = limits.try_acquire(&address_key, 1, interval, now).await?;
     if allowed {
         if let Some(ip) = source_ip {
             let per_hour = app.config.mail.mail_per_ip_per_hour;

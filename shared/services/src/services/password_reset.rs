@@ -37,17 +37,19 @@ pub async fn forgot(app: &App, input: ForgotInput) -> Result<Message, ApiError> 
     let started = Instant::now();
     let email =
         normalise_email(&input.email).map_err(|why| ApiError::invalid_request(why.to_string()))?;
-    let outcome = send_reset_link(app, &email, input.client.source_ip.as_deref()).await;
-    let sent = match outcome {
-        Ok(sent) => sent,
+    let mut record = audit::record(Event::PasswordResetRequested);
+    let sent = match send_reset_link(app, &email, input.client.source_ip.as_deref()).await {
+        Ok(Some((username, sent))) => {
+            record = record.username(&username);
+            sent
+        }
+        Ok(None) => false,
         Err(err) => {
             err.log();
             false
         }
     };
-    audit::record(Event::PasswordResetRequested)
-        .flag("sent", sent)
-        .emit();
+    record.flag("sent", sent).emit();
     let spent = started.elapsed();
     if spent > FORGOT_FLOOR {
         tracing::warn!(
@@ -59,16 +61,17 @@ pub async fn forgot(app: &App, input: ForgotInput) -> Result<Message, ApiError> 
     Ok(FORGOT_ANSWER)
 }
 
+/// The account of the address, if any, and whether a link went out.
 async fn send_reset_link(
     app: &App,
     email: &str,
     source_ip: Option<&str>,
-) -> Result<bool, ApiError> {
+) -> Result<Option<(String, bool)>, ApiError> {
     let Some(user) = app.accounts()?.find_by_email(email).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if !user.email_verified || user.disabled {
-        return Ok(false);
+        return Ok(Some((user.username, false)));
     }
     let link = mail::send_link(
         app,
@@ -78,7 +81,7 @@ async fn send_reset_link(
         source_ip,
     )
     .await?;
-    Ok(link == mail::Link::Sent)
+    Ok(Some((user.username, link == mail::Link::Sent)))
 }
 
 pub struct ResetInput {
