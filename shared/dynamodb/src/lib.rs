@@ -5,6 +5,7 @@
 //! function builds the client once in `main` ([`client_from_env`]) and only the stores it
 //! uses.
 
+mod accounts;
 pub mod aws;
 pub mod https;
 mod store;
@@ -40,6 +41,12 @@ impl Tables {
 
     pub fn users(&self) -> Arc<DynamoDbUsers> {
         Arc::new(DynamoDbUsers::new(self.client.clone(), &self.names.users))
+    }
+
+    /// The users table's account side (addresses, deletion, administration): the same
+    /// store as [`Tables::users`].
+    pub fn accounts(&self) -> Arc<DynamoDbUsers> {
+        self.users()
     }
 
     pub fn revoked_tokens(&self) -> Arc<DynamoDbRevokedTokens> {
