@@ -1,23 +1,29 @@
 //! Accounts by email on DynamoDB: address claims, deletion and administration on the users
-//! table.
+//! table; emailed links' tokens and mail rate limits on the revoked-tokens table (both
+//! expire by its TTL).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Delete, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 
 use wristband_core::ids::random_id;
-use wristband_core::store::{AccountStore, EmailChange, UserPage, UserRecord, UserStore};
+use wristband_core::store::{
+    AccountStore, EmailChange, OneTimeToken, OneTimeTokenStore, Purpose, RateLimitStore, UserPage,
+    UserRecord, UserStore,
+};
 use wristband_core::StoreError;
 use wristband_dynamodb_lite::schema::*;
 
 use crate::store::{
-    classify, conditional_check_failed, get_s, malformed, request_token, s, user_from_item,
-    DynamoDbUsers, Item,
+    classify, conditional_check_failed, get_n, get_s, malformed, n, request_token, s,
+    user_from_item, DynamoDbUsers, Item,
 };
 
 /// How often a transaction is tried again after losing to a concurrent write (the user
@@ -383,5 +389,315 @@ impl AccountStore for DynamoDbUsers {
             }
             start_key = out.last_evaluated_key().cloned();
         }
+    }
+}
+
+// ---------------------------------------------------------------- one-time tokens
+
+/// Emailed links' tokens in the revoked-tokens table: `ott#<hash>` holds a token, and
+/// `ottslot#<purpose>#<username>` the hash of the one token of that purpose the user may
+/// spend (a newer token replaces it there). Both expire with the token.
+pub struct DynamoDbOneTimeTokens {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbOneTimeTokens {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn delete_key(&self, key: String) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(JTI, s(key))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The hash the slot names, if any (a strongly consistent read).
+    async fn slot(&self, purpose: Purpose, username: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(JTI, s(one_time_slot_key(purpose.name(), username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item().and_then(|item| get_s(item, TOKEN_HASH)))
+    }
+}
+
+fn token_from_item(item: &Item) -> Result<OneTimeToken, StoreError> {
+    Ok(OneTimeToken {
+        purpose: get_s(item, PURPOSE)
+            .and_then(|p| Purpose::from_name(&p))
+            .ok_or_else(|| malformed("one-time token without a known purpose"))?,
+        username: get_s(item, USERNAME)
+            .ok_or_else(|| malformed("one-time token without username"))?,
+        email: get_s(item, EMAIL).ok_or_else(|| malformed("one-time token without email"))?,
+        expires_at: get_n(item, EXPIRES_AT)
+            .ok_or_else(|| malformed("one-time token without expires_at"))?,
+    })
+}
+
+#[async_trait]
+impl OneTimeTokenStore for DynamoDbOneTimeTokens {
+    async fn issue(&self, hash: &str, token: &OneTimeToken) -> Result<(), StoreError> {
+        // The token first: a token without its slot is never spent, while a slot naming a
+        // missing token would make the newest link a dead one.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(JTI, s(one_time_token_key(hash)))
+            .item(PURPOSE, s(token.purpose.name()))
+            .item(USERNAME, s(&token.username))
+            .item(EMAIL, s(&token.email))
+            .item(EXPIRES_AT, n(token.expires_at))
+            .send()
+            .await
+            .map_err(classify)?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                JTI,
+                s(one_time_slot_key(token.purpose.name(), &token.username)),
+            )
+            .item(TOKEN_HASH, s(hash))
+            .item(EXPIRES_AT, n(token.expires_at))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(classify)?;
+        let older = out
+            .attributes()
+            .and_then(|item| get_s(item, TOKEN_HASH))
+            .filter(|older| older != hash);
+        if let Some(older) = older {
+            // Best effort: the slot no longer names it, so it cannot be spent anyway, and
+            // the TTL removes it if this delete fails.
+            let _ = self.delete_key(one_time_token_key(&older)).await;
+        }
+        Ok(())
+    }
+
+    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError> {
+        let key = one_time_token_key(hash);
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(JTI, s(&key))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify)?;
+            let Some(token) = out.item().map(token_from_item).transpose()? else {
+                return Ok(None);
+            };
+            if token.expires_at <= now {
+                return Ok(None);
+            }
+            // The token and its slot go together, only while the token is live and still
+            // the slot's: of concurrent spends, one transaction passes both conditions.
+            let delete_token = Delete::builder()
+                .table_name(&self.table)
+                .key(JTI, s(&key))
+                .condition_expression("attribute_exists(#k) AND #e > :now")
+                .expression_attribute_names("#k", JTI)
+                .expression_attribute_names("#e", EXPIRES_AT)
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .map_err(built)?;
+            let delete_slot = Delete::builder()
+                .table_name(&self.table)
+                .key(
+                    JTI,
+                    s(one_time_slot_key(token.purpose.name(), &token.username)),
+                )
+                .condition_expression("#h = :h")
+                .expression_attribute_names("#h", TOKEN_HASH)
+                .expression_attribute_values(":h", s(hash))
+                .build()
+                .map_err(built)?;
+            let items = vec![
+                TransactWriteItem::builder().delete(delete_token).build(),
+                TransactWriteItem::builder().delete(delete_slot).build(),
+            ];
+            match transact(&self.client, items).await? {
+                Ok(()) => return Ok(Some(token)),
+                // Spent, expired or replaced meanwhile.
+                Err(c) if c.any_failed() => return Ok(None),
+                // A concurrent spend may have won: read again.
+                Err(c) if c.conflict() => backoff(attempt).await,
+                Err(c) => return Err(c.err),
+            }
+        }
+        Err(contended("spending a one-time token"))
+    }
+
+    async fn remove_all(&self, username: &str) -> Result<(), StoreError> {
+        for purpose in Purpose::ALL {
+            if let Some(hash) = self.slot(purpose, username).await? {
+                self.delete_key(one_time_token_key(&hash)).await?;
+                self.delete_key(one_time_slot_key(purpose.name(), username))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- rate limits
+
+/// Mail rate limits in the revoked-tokens table: `rate#<key>` counts the uses of its
+/// window, which ends at `expires_at` (also the item's TTL).
+pub struct DynamoDbRateLimits {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbRateLimits {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Starts a window with this use when there is none live; `false` when a live one is
+    /// there (also this request's own, written by an attempt that had landed: `count`
+    /// tells).
+    async fn start_window(
+        &self,
+        key: &str,
+        request: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(JTI, s(key))
+            .item(COUNT, n(1))
+            .item(EXPIRES_AT, n(expires_at))
+            .item(LAST_REQUEST, s(request))
+            .condition_expression("attribute_not_exists(#k) OR #e <= :now")
+            .expression_attribute_names("#k", JTI)
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_check_failed(&err) => Ok(false),
+            Err(err) => Err(classify(err)),
+        }
+    }
+}
+
+/// What counting one use in a live window did.
+enum Count {
+    Counted,
+    Full,
+    /// No live window any more (it ended or went meanwhile): start one.
+    NoWindow,
+}
+
+/// How often a use is counted again when the window changed under it.
+const RATE_WRITE_ATTEMPTS: u32 = 3;
+
+#[async_trait]
+impl RateLimitStore for DynamoDbRateLimits {
+    async fn try_acquire(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let key = rate_limit_key(key);
+        // Written with each count: the SDK's retry of a write that had landed sees its own
+        // request there and is not counted again.
+        let request = random_id().map_err(StoreError::Other)?;
+        for _ in 0..RATE_WRITE_ATTEMPTS {
+            if self
+                .start_window(&key, &request, now.saturating_add(window_secs), now)
+                .await?
+            {
+                return Ok(true);
+            }
+            match self.count(&key, &request, limit, now).await? {
+                Count::Counted => return Ok(true),
+                Count::Full => return Ok(false),
+                Count::NoWindow => continue,
+            }
+        }
+        // The window kept changing under us: fail closed, nothing counted.
+        Ok(false)
+    }
+}
+
+impl DynamoDbRateLimits {
+    /// Counts one use in the live window of `key` unless it is full.
+    async fn count(
+        &self,
+        key: &str,
+        request: &str,
+        limit: u32,
+        now: u64,
+    ) -> Result<Count, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(JTI, s(key))
+            .update_expression("SET #l = :req ADD #c :one")
+            .condition_expression("#e > :now AND #c < :limit AND #l <> :req")
+            .expression_attribute_names("#l", LAST_REQUEST)
+            .expression_attribute_names("#c", COUNT)
+            .expression_attribute_names("#e", EXPIRES_AT)
+            .expression_attribute_values(":req", s(request))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":limit", n(u64::from(limit)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Count::Counted),
+            Err(err) if conditional_check_failed(&err) => err,
+            Err(err) => return Err(classify(err)),
+        };
+        let old = match err.into_service_error() {
+            UpdateItemError::ConditionalCheckFailedException(e) => e.item,
+            _ => None,
+        };
+        let Some(old) = old else {
+            return Ok(Count::NoWindow);
+        };
+        if get_s(&old, LAST_REQUEST).as_deref() == Some(request) {
+            // Our own count, landed by an earlier attempt of this write.
+            return Ok(Count::Counted);
+        }
+        if get_n(&old, EXPIRES_AT).is_none_or(|e| e <= now) {
+            return Ok(Count::NoWindow);
+        }
+        Ok(Count::Full)
     }
 }
