@@ -491,7 +491,12 @@ impl OneTimeTokenStore for DynamoDbOneTimeTokens {
         Ok(())
     }
 
-    async fn spend(&self, hash: &str, now: u64) -> Result<Option<OneTimeToken>, StoreError> {
+    async fn spend(
+        &self,
+        hash: &str,
+        purposes: &[Purpose],
+        now: u64,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
         let key = one_time_token_key(hash);
         for attempt in 0..TRANSACTION_ATTEMPTS {
             let out = self
@@ -506,7 +511,7 @@ impl OneTimeTokenStore for DynamoDbOneTimeTokens {
             let Some(token) = out.item().map(token_from_item).transpose()? else {
                 return Ok(None);
             };
-            if token.expires_at <= now {
+            if token.expires_at <= now || !purposes.contains(&token.purpose) {
                 return Ok(None);
             }
             // The token and its slot go together, only while the token is live and still

@@ -500,15 +500,47 @@ async fn a_one_time_token_is_spent_once() {
     let tokens = tables.one_time_tokens();
     let verify = token(Purpose::VerifyEmail, "alice", NOW + 600);
     tokens.issue("h1", &verify).await.unwrap();
-    assert_eq!(tokens.spend("h1", NOW).await.unwrap(), Some(verify.clone()));
-    assert_eq!(tokens.spend("h1", NOW).await.unwrap(), None);
-    assert_eq!(tokens.spend("unknown", NOW).await.unwrap(), None);
+    assert_eq!(
+        tokens.spend("h1", &Purpose::ALL, NOW).await.unwrap(),
+        Some(verify.clone())
+    );
+    assert_eq!(tokens.spend("h1", &Purpose::ALL, NOW).await.unwrap(), None);
+    assert_eq!(
+        tokens.spend("unknown", &Purpose::ALL, NOW).await.unwrap(),
+        None
+    );
 
     // Expired: at its expiry and after, nobody spends it.
     tokens.issue("h2", &verify).await.unwrap();
-    assert_eq!(tokens.spend("h2", NOW + 600).await.unwrap(), None);
-    assert_eq!(tokens.spend("h2", NOW + 601).await.unwrap(), None);
-    assert_eq!(tokens.spend("h2", NOW + 599).await.unwrap(), Some(verify));
+    assert_eq!(
+        tokens.spend("h2", &Purpose::ALL, NOW + 600).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens.spend("h2", &Purpose::ALL, NOW + 601).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens.spend("h2", &Purpose::ALL, NOW + 599).await.unwrap(),
+        Some(verify.clone())
+    );
+
+    // Presented for another purpose: refused and left as it is.
+    tokens.issue("h3", &verify).await.unwrap();
+    assert_eq!(
+        tokens
+            .spend("h3", &[Purpose::ResetPassword], NOW)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens
+            .spend("h3", &[Purpose::VerifyEmail], NOW)
+            .await
+            .unwrap(),
+        Some(verify)
+    );
 }
 
 #[tokio::test]
@@ -523,14 +555,26 @@ async fn a_newer_token_replaces_the_older_of_its_purpose_only() {
     tokens.issue("carol", &other).await.unwrap();
     tokens.issue("new", &reset).await.unwrap();
 
-    assert_eq!(tokens.spend("old", NOW).await.unwrap(), None);
-    assert_eq!(tokens.spend("new", NOW).await.unwrap(), Some(reset.clone()));
-    assert_eq!(tokens.spend("verify", NOW).await.unwrap(), Some(verify));
-    assert_eq!(tokens.spend("carol", NOW).await.unwrap(), Some(other));
+    assert_eq!(tokens.spend("old", &Purpose::ALL, NOW).await.unwrap(), None);
+    assert_eq!(
+        tokens.spend("new", &Purpose::ALL, NOW).await.unwrap(),
+        Some(reset.clone())
+    );
+    assert_eq!(
+        tokens.spend("verify", &Purpose::ALL, NOW).await.unwrap(),
+        Some(verify)
+    );
+    assert_eq!(
+        tokens.spend("carol", &Purpose::ALL, NOW).await.unwrap(),
+        Some(other)
+    );
     // Issuing one hash twice keeps it.
     tokens.issue("same", &reset).await.unwrap();
     tokens.issue("same", &reset).await.unwrap();
-    assert_eq!(tokens.spend("same", NOW).await.unwrap(), Some(reset));
+    assert_eq!(
+        tokens.spend("same", &Purpose::ALL, NOW).await.unwrap(),
+        Some(reset)
+    );
     // Nothing left behind: spent and replaced tokens are gone with their slots.
     let left = scan(&tables, &tables.names.revoked_tokens).await;
     assert!(left.is_empty(), "{left:?}");
@@ -548,7 +592,7 @@ async fn of_concurrent_spends_one_wins() {
         for _ in 0..20 {
             let tokens = tokens.clone();
             let hash = hash.clone();
-            racing.spawn(async move { tokens.spend(&hash, NOW).await.unwrap() });
+            racing.spawn(async move { tokens.spend(&hash, &Purpose::ALL, NOW).await.unwrap() });
         }
         let spent: Vec<OneTimeToken> = racing.join_all().await.into_iter().flatten().collect();
         assert_eq!(spent, [issued], "round {round}");
@@ -575,7 +619,13 @@ async fn removing_a_users_tokens_leaves_none() {
     tokens.remove_all("erin").await.unwrap();
     tokens.remove_all("nobody").await.unwrap();
     for i in 0..Purpose::ALL.len() {
-        assert_eq!(tokens.spend(&format!("erin{i}"), NOW).await.unwrap(), None);
+        assert_eq!(
+            tokens
+                .spend(&format!("erin{i}"), &Purpose::ALL, NOW)
+                .await
+                .unwrap(),
+            None
+        );
     }
     let left = scan(&tables, &tables.names.revoked_tokens).await;
     assert!(
@@ -585,7 +635,10 @@ async fn removing_a_users_tokens_leaves_none() {
         "{left:?}"
     );
     assert_eq!(left.len(), 2, "frank's token and slot: {left:?}");
-    assert_eq!(tokens.spend("frank", NOW).await.unwrap(), Some(frank));
+    assert_eq!(
+        tokens.spend("frank", &Purpose::ALL, NOW).await.unwrap(),
+        Some(frank)
+    );
 }
 
 #[tokio::test]
@@ -780,7 +833,10 @@ async fn a_write_whose_answer_was_lost_answers_as_it_landed() {
     lose(&losses, "PutItem");
     tokens.issue("lost", &reset).await.unwrap();
     lose(&losses, "TransactWriteItems");
-    assert_eq!(tokens.spend("lost", NOW).await.unwrap(), Some(reset));
+    assert_eq!(
+        tokens.spend("lost", &Purpose::ALL, NOW).await.unwrap(),
+        Some(reset)
+    );
     assert!(all_lost(&losses));
     assert!(scan(&direct, &direct.names.revoked_tokens).await.is_empty());
 
