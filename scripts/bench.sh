@@ -147,6 +147,10 @@ python3 bench/revocation_read.py --endpoint "$AWS_ENDPOINT_URL" --table "$REVOKE
 wb_stage "verifiers: /protected, /me, the authorizer and introspection, warm, one after another"
 python3 bench/verifiers.py "$WB" --n "$N" --json "$OUT/verifiers.json" | tee "$OUT/verifiers.txt"
 
+wb_stage "/password/forgot: the same time for an unknown, an unverified and a verified address"
+python3 bench/forgot.py "$WB" "http://127.0.0.1:$SES_PORT" --n 50 --json "$OUT/forgot.json" |
+  tee "$OUT/forgot.txt"
+
 wb_stage "peak memory of the /protected instances"
 for pid in $(pgrep -f "target/release/protected$" || true); do
   awk -v pid="$pid" '/VmHWM/ {print pid, $2}' "/proc/$pid/status" 2>/dev/null || true
