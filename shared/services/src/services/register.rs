@@ -64,8 +64,6 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         .flag("email", user.email.is_some())
         .emit();
     if let Some(email) = &user.email {
-        // The account exists now: a mail service that fails does not undo it (the owner
-        // asks for another link with `POST /email/verification`); the failure is logged.
         match mail::send_link(
             app,
             Purpose::VerifyEmail,
@@ -80,7 +78,10 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
                 .detail("purpose", Purpose::VerifyEmail.name())
                 .emit(),
             Ok(mail::Link::Throttled) => {}
-            Err(err) => err.log(),
+            // The account exists now: an outage of the store or the mail service does not
+            // undo it (the owner asks for another link with `POST /email/verification`).
+            Err(err @ ApiError::ServiceUnavailable(_)) => err.log(),
+            Err(err) => return Err(err),
         }
     }
     Ok(Output {
