@@ -12,52 +12,16 @@
 // the page and the API from the same site (e.g. example.com and api.example.com).
 "use strict";
 
-const API = (new URLSearchParams(location.search).get("api") || "http://localhost:9000")
-  .replace(/\/+$/, "");
+// The API: ?api= (this page only), else config.js's (common.js).
+const API = (new URLSearchParams(location.search).get("api") || CONFIGURED_API).replace(/\/+$/, "");
 
 // A route of your own behind wristband's Lambda authorizer (template.yaml's sample
 // `/hello`). Under `make run` the page's own server plays API Gateway for it; deployed,
 // pass ?hello=https://your-api (the API's host, so that the cookies go along).
 const HELLO = (new URLSearchParams(location.search).get("hello") || "").replace(/\/+$/, "");
 
-const $ = (id) => document.getElementById(id);
-
-function log(text, kind = "") {
-  const li = document.createElement("li");
-  li.textContent = text;
-  if (kind) li.className = kind;
-  $("log").appendChild(li);
-}
-
-/** A cookie of this host that JavaScript may read (the csrf_* ones; never the tokens). */
-function readCookie(name) {
-  for (const part of document.cookie.split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(rest.join("="));
-  }
-  return null;
-}
-
-/**
- * One API call with the cookies. `csrf` names the readable cookie to echo in X-CSRF-TOKEN
- * ("csrf_access_token" for writes, "csrf_refresh_token" for /refresh).
- */
-async function call(method, path, { body, csrf } = {}) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (csrf) {
-    const value = readCookie(csrf);
-    if (value) headers["X-CSRF-TOKEN"] = value;
-  }
-  const response = await fetch(API + path, {
-    method,
-    headers,
-    credentials: "include",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
+/** One API call with the cookies (common.js's request, to this page's API). */
+const call = (method, path, options) => request(API, method, path, options);
 
 /**
  * A call that needs the access token: on 401 token_expired, POST /refresh (the refresh
