@@ -53,10 +53,21 @@ function credentials() {
   return { username: $("username").value, password: $("password").value };
 }
 
+/**
+ * POST /register, with the optional address: the API mails a link to
+ * <APP_URL>/verify-email#token=... (verify-email.html), which confirms it.
+ */
 async function register() {
-  const r = await call("POST", "/register", { body: credentials() });
-  if (r.status === 201) log(`POST /register: 201, user ${r.json.username}`, "ok");
-  else log(`POST /register: ${r.status} ${r.json.error}: ${r.json.message}`, "error");
+  const body = credentials();
+  const email = $("email").value.trim();
+  if (email) body.email = email;
+  const r = await call("POST", "/register", { body });
+  if (r.status === 201) {
+    const mailed = email ? `; a verification link is mailed to ${email}` : "";
+    log(`POST /register: 201, user ${r.json.username}${mailed}`, "ok");
+  } else {
+    log(`POST /register: ${r.status} ${describe(r)}`, "error");
+  }
 }
 
 async function login(event) {
@@ -111,10 +122,29 @@ async function hello(method) {
   else log(`${method} /hello: ${response.status} ${json.message}`, "error");
 }
 
+/**
+ * POST /password/forgot: always the same 202 (it never tells whether the address has an
+ * account); a verified address gets a <APP_URL>/reset-password#token=... link
+ * (reset-password.html). No cookies: it needs none.
+ */
+async function forgot(event) {
+  event.preventDefault();
+  const email = $("forgot-email").value.trim();
+  const r = await call("POST", "/password/forgot", { body: { email }, credentials: "omit" });
+  if (r.status === 202) {
+    $("forgot-output").textContent = r.json.message;
+    log(`POST /password/forgot: 202, ${r.json.message}`, "ok");
+  } else {
+    $("forgot-output").textContent = describe(r);
+    log(`POST /password/forgot: ${r.status} ${describe(r)}`, "error");
+  }
+}
+
 $("api").textContent = API;
 $("origin").textContent = location.origin;
 $("register").addEventListener("click", register);
 $("credentials").addEventListener("submit", login);
+$("forgot").addEventListener("submit", forgot);
 $("me").addEventListener("click", me);
 $("logout").addEventListener("click", logout);
 $("hello-get").addEventListener("click", () => hello("GET"));
