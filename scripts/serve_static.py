@@ -2,6 +2,10 @@
 on 127.0.0.1, for `make run` and the browser stage of `make test`. Only these files: never
 the repository (it holds .local/jwt-secret).
 
+The pages that emailed links open have paths without an extension (API.md: links are
+`<APP_URL>/verify-email#token=...` and `<APP_URL>/reset-password#token=...`): they are
+served from `verify-email.html` and `reset-password.html`.
+
 With API_URL (the API as the browser reaches it, e.g. http://localhost:9000) `/config.js`
 names that API to the pages; without it, the file `examples/browser/config.js` is served
 as it is.
@@ -30,6 +34,8 @@ EXAMPLE = os.path.join(ROOT, "examples", "browser")
 OPENAPI = os.path.join(ROOT, "openapi.json")
 AUTHORIZER_URL = os.environ.get("AUTHORIZER_URL", "").rstrip("/")
 API_URL = os.environ.get("API_URL", "").rstrip("/")
+# Extension-less paths of the pages that emailed links open.
+PAGES = {"/verify-email": "verify-email.html", "/reset-password": "reset-password.html"}
 
 
 def authorizer_event(handler):
@@ -73,6 +79,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         path = path.split("?", 1)[0].split("#", 1)[0]
         if path == "/openapi.json":
             return OPENAPI
+        if path in PAGES:
+            return os.path.join(EXAMPLE, PAGES[path])
         return super().translate_path(path)
 
     def end_headers(self):

@@ -67,3 +67,30 @@ async function request(api, method, path, { body, csrf, credentials = "include" 
 function describe(r) {
   return r.json ? `${r.json.error}: ${r.json.message}` : "(no body)";
 }
+
+/**
+ * The token of an emailed link (`<APP_URL>/verify-email#token=...`), taken out of the
+ * address bar at once: after this, it is only in the caller's hands, never in the URL
+ * (history, bookmarks, a screenshot of the address bar, a Referer). The fragment never
+ * reached a server. Null when the URL carries none.
+ */
+function takeLinkToken() {
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const token = fragment.get("token");
+  if (location.hash) {
+    history.replaceState(history.state, "", location.pathname + location.search);
+  }
+  return token && /^[A-Za-z0-9_-]+$/.test(token) ? token : null;
+}
+
+/**
+ * Runs `onToken(token)` with the link's token now, and again when another link is
+ * pasted into this tab (only its fragment changes: no new page load).
+ */
+function withLinkToken(onToken) {
+  onToken(takeLinkToken());
+  window.addEventListener("hashchange", () => {
+    const token = takeLinkToken();
+    if (token) onToken(token);
+  });
+}
