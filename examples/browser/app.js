@@ -91,6 +91,8 @@ async function me() {
   } else {
     $("me-output").textContent = JSON.stringify(r.json, null, 2);
     log(`GET /me: ${r.status} ${r.json.error}`, "error");
+    // Refused (logged out, revoked: a password reset ends every session): no session here.
+    if (r.status === 401) setStatus(null);
   }
 }
 
