@@ -3,7 +3,8 @@
 # on this machine, interleaved, then one table of ratios (bench/report.py).
 #
 #   criterion benches (CPU cost of the hot paths)
-#   HTTP load through the local stack (cargo lambda watch --release, DynamoDB Local) against
+#   HTTP load through the local stack (cargo lambda watch --release, DynamoDB Local, the SES
+#     emulator) against
 #     the peer (gunicorn -w 5) with the peer's own harness (load.py), BENCH_ROUNDS rounds
 #   the DynamoDB Local GetItem floor (ddb_floor.py) and the emulator's own cost (noop function)
 #   cold start (launch -> first answer) of the release binary and of the peer
@@ -18,6 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 source "$ROOT/scripts/dynamodb-local.sh"
+source "$ROOT/scripts/ses-local.sh"
 
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/peer}"
 ROUNDS="${BENCH_ROUNDS:-3}"
@@ -34,6 +36,7 @@ cleanup() {
   [ -n "$WATCH_PGID" ] && wb_kill_group "$WATCH_PGID" 10
   [ -n "$PEER_PGID" ] && wb_kill_group "$PEER_PGID" 10
   [ -n "${WB_DDB_PGID:-}" ] && wb_ddb_stop
+  [ -n "${WB_SES_PGID:-}" ] && wb_ses_stop
   [ "$rc" -ne 0 ] && printf '\nbench FAILED (exit %s); logs in %s\n' "$rc" "$OUT" >&2
   exit "$rc"
 }
@@ -64,11 +67,17 @@ cargo bench -p login --bench argon2id -- --warm-up-time 1 --measurement-time 3 2
 wb_stage "release build"
 cargo build --release --bins
 
-wb_stage "DynamoDB Local (free port)"
+wb_stage "DynamoDB Local and the SES emulator (free ports)"
 DDB_PORT="$(wb_free_port)"
 wb_ddb_start "$DDB_PORT" "$OUT/dynamodb-local.log"
+SES_PORT="$(wb_free_port)"
+wb_ses_start "$SES_PORT" "$OUT/ses-local.log"
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy
 export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
+# The functions that send mail refuse to start without APP_URL and MAIL_FROM; their mail
+# goes to the emulator (also for the cold starts below, which inherit this environment).
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SES_PORT"
+export APP_URL=http://localhost:9001 MAIL_FROM=no-reply@wristband.local
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients

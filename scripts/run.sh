@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole API on a laptop.
-#   DynamoDB Local on 127.0.0.1:8000 (reused when one already answers there),
-#   tables created, every function served by `cargo lambda watch` on
+#   DynamoDB Local on 127.0.0.1:8000 (reused when one already answers there), the SES
+#   emulator on 127.0.0.1:8005 (the mail the functions send: GET /store there; reused
+#   likewise), tables created, every function served by `cargo lambda watch` on
 #   http://127.0.0.1:${WATCH_PORT:-9000}/<path>, and the browser example with the OpenAPI
 #   document on http://localhost:${EXAMPLE_PORT:-9001}/. Ctrl-C (or INT, TERM or HUP to
 #   its process group, at any stage) stops everything this script started.
@@ -17,6 +18,8 @@ source "$ROOT/scripts/lib.sh"
 wb_default_sigint "$ROOT/scripts/run.sh" "$@"
 # shellcheck source=scripts/dynamodb-local.sh
 source "$ROOT/scripts/dynamodb-local.sh"
+# shellcheck source=scripts/ses-local.sh
+source "$ROOT/scripts/ses-local.sh"
 
 WATCH_PGID=""
 cleanup() {
@@ -34,10 +37,15 @@ cleanup() {
   if [ -n "$WB_DDB_PGID" ]; then
     wb_info "stopping DynamoDB Local"
   fi
-  # Everything at once, found by parentage rather than by WATCH_PGID / WB_DDB_PGID: a signal
-  # between a wb_spawn and the read of its pidfile leaves a service no variable names.
+  if [ -n "$WB_SES_PGID" ]; then
+    wb_info "stopping the SES emulator"
+  fi
+  # Everything at once, found by parentage rather than by WATCH_PGID / WB_DDB_PGID /
+  # WB_SES_PGID: a signal between a wb_spawn and the read of its pidfile leaves a service no
+  # variable names.
   wb_kill_children 10
   wb_ddb_stop
+  wb_ses_stop
   exit "$rc"
 }
 trap cleanup EXIT
@@ -107,6 +115,8 @@ if [ -z "${INTROSPECTION_CLIENTS:-}" ]; then
 fi
 
 : "${AWS_ENDPOINT_URL:=http://127.0.0.1:8000}"
+# SES's own endpoint variable: AWS_ENDPOINT_URL stays DynamoDB Local's.
+: "${AWS_ENDPOINT_URL_SESV2:=http://127.0.0.1:8005}"
 : "${AWS_REGION:=us-east-1}"
 : "${AWS_ACCESS_KEY_ID:=dummy}"
 : "${AWS_SECRET_ACCESS_KEY:=dummy}"
@@ -117,15 +127,18 @@ fi
 : "${SESSIONS_TABLE:=wristband-sessions}"
 : "${EXAMPLE_PORT:=9001}"
 : "${CORS_ALLOW_ORIGINS:=http://localhost:3000,http://localhost:$EXAMPLE_PORT}"
+# Emailed links open the browser example; mail goes out from MAIL_FROM (to the emulator).
+: "${APP_URL:=http://localhost:$EXAMPLE_PORT}"
+: "${MAIL_FROM:=no-reply@wristband.local}"
 # Both token locations locally, so that the browser example (cookies) and curl (header)
 # work side by side; the functions' own default is `headers`.
 : "${TOKEN_LOCATION:=headers,cookies}"
 : "${RUST_LOG:=info}"
 : "${WATCH_PORT:=9000}"
-export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+export AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2 AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
   JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE SESSIONS_TABLE \
-  CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG
-for v in AWS_ENDPOINT_URL AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
+  CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG APP_URL MAIL_FROM
+for v in AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2 APP_URL MAIL_FROM AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
   SESSIONS_TABLE CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG WATCH_PORT EXAMPLE_PORT AWS_LAMBDA_LOG_FORMAT; do
   wb_info "$v=${!v:-(unset)}"
 done
@@ -144,6 +157,24 @@ if [[ "$AWS_ENDPOINT_URL" =~ ^http://(127\.0\.0\.1|localhost)(:([0-9]+))?/?$ ]];
   fi
 else
   wb_info "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is not local: not starting DynamoDB Local"
+fi
+
+wb_stage "SES emulator"
+# Likewise: start one only when SES's endpoint is a local port.
+if [[ "$AWS_ENDPOINT_URL_SESV2" =~ ^http://(127\.0\.0\.1|localhost)(:([0-9]+))?/?$ ]]; then
+  ses_port="${BASH_REMATCH[3]:-80}"
+  if wb_ses_ping "$ses_port"; then
+    wb_info "an SES emulator already answers on 127.0.0.1:$ses_port: reusing it"
+  elif wb_port_open "$ses_port"; then
+    wb_die "port $ses_port is taken by something that is not the SES emulator; free it or set AWS_ENDPOINT_URL_SESV2"
+  else
+    wb_ses_start "$ses_port"
+    wb_info "aws-ses-v2-local on 127.0.0.1:$ses_port (in memory: mail lasts until Ctrl-C; log: .tools/ses-local-run/)"
+  fi
+  ses_store="http://127.0.0.1:$ses_port/store"
+else
+  wb_info "AWS_ENDPOINT_URL_SESV2=$AWS_ENDPOINT_URL_SESV2 is not local: not starting the SES emulator"
+  ses_store=""
 fi
 
 wb_stage "tables"
@@ -171,6 +202,9 @@ wb_spawn "$ROOT/.tools/static-run.pid" "$ROOT/.tools/static-run.log" \
   python3 scripts/serve_static.py "$EXAMPLE_PORT"
 wb_info "browser example (cookies + CSRF): http://localhost:$EXAMPLE_PORT/?api=http://localhost:$WATCH_PORT"
 wb_info "OpenAPI document:                 http://localhost:$EXAMPLE_PORT/openapi.json (also ./openapi.json)"
+if [ -n "$ses_store" ]; then
+  wb_info "mail sent (links to verify, reset):  curl $ses_store   (or open ${ses_store%/store}/ in a browser)"
+fi
 wb_info "Ctrl-C stops everything"
 # Own process group, so cleanup can stop watch and the function processes it spawns.
 # --disable-cors: the functions answer CORS themselves from CORS_ALLOW_ORIGINS, as API Gateway does.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run` stops everything it started when its process group gets SIGTERM or SIGINT
 # without a terminal, as from a supervisor or a test harness (issue 15, item 6): no
-# DynamoDB Local, `cargo lambda watch`, function process, static server or bridge is left,
+# DynamoDB Local, SES emulator, `cargo lambda watch`, function process, static server or
+# bridge is left,
 # their ports are free again, and a second `make run` on the same ports starts.
 #
 #   bash scripts/test-make-run.sh      (unattended: CI=true, no TTY, free loopback ports)
@@ -10,8 +11,9 @@
 # script does (so with SIGINT ignored on entry, like real harnesses), waits for a stage,
 # signals the process group and checks within STOP_TIMEOUT seconds that nothing is left.
 # Rounds: TERM once all is up; INT once all is up again on the same ports; TERM the moment
-# DynamoDB Local's pidfile appears (before run.sh has read it); INT as the build starts;
-# TERM twice with the output going through a pipe whose reader is in the group.
+# DynamoDB Local's pidfile appears (before run.sh has read it); INT the moment the SES
+# emulator's does; INT as the build starts; TERM twice with the output going through a
+# pipe whose reader is in the group.
 # Prints `ok N - ...` / `not ok N - ...` per check; exits non-zero when one failed.
 # Everything make run started carries a marker in its environment; whatever carries it
 # when this script exits (a failed check, a signal) is killed.
@@ -123,8 +125,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# round NAME SIGNAL WHEN [twice] [piped]  (with W, E, D: the watch, example and DynamoDB ports)
-#   WHEN: up (watch and example ports answer HTTP), ddb-pidfile, build (the build stage began)
+# round NAME SIGNAL WHEN [twice] [piped]  (with W, E, D, S: the watch, example, DynamoDB and
+# SES emulator ports)
+#   WHEN: up (watch and example ports answer HTTP), ddb-pidfile, ses-pidfile, build (the
+#   build stage began)
 round() {
   local name="$1" sig="$2" when="$3" twice="" piped="" arg
   shift 3
@@ -136,11 +140,13 @@ round() {
   done
   local log="$LOG_DIR/$name.log" pidfile="$LOG_DIR/$name.pid"
   local ddb_pidfile="$ROOT/.tools/dynamodb-local-run/$D/pid"
+  local ses_pidfile="$ROOT/.tools/ses-local-run/$S.pid"
   local started=$SECONDS deadline pgid f pid reached="" ids=() before n_before i=0
   local env=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "$MARK" CI=true
     WATCH_PORT="$W" EXAMPLE_PORT="$E" AWS_ENDPOINT_URL="http://127.0.0.1:$D"
+    AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$S"
     JWT_ALGORITHM=HS256 JWT_SECRET="$JWT_SECRET")
-  rm -f "$ddb_pidfile"
+  rm -f "$ddb_pidfile" "$ses_pidfile"
   if [ -n "$piped" ]; then
     # shellcheck disable=SC2016 # expands in the child shell
     wb_spawn "$pidfile" "$log" "${env[@]}" bash -c 'make run 2>&1 | cat'
@@ -158,6 +164,7 @@ round() {
         fi
         ;;
       ddb-pidfile) [ -s "$ddb_pidfile" ] && reached=1 ;;
+      ses-pidfile) [ -s "$ses_pidfile" ] && reached=1 ;;
       build) grep -q '==> build' "$log" && reached=1 ;;
     esac
     [ -z "$reached" ] || break
@@ -175,14 +182,16 @@ round() {
     kill_marked
     return 0
   fi
-  # What it started: the sessions in the pidfiles (DynamoDB Local's is per port and was
-  # removed before the start, so it is ours) and every process carrying the marker
-  # (function processes run in sessions of their own).
+  # What it started: the sessions in the pidfiles (DynamoDB Local's and the SES emulator's
+  # are per port and were removed before the start, so they are ours) and every process
+  # carrying the marker (function processes run in sessions of their own).
   ids=("$pgid")
-  pid=""
-  if [ -s "$ddb_pidfile" ] && read -r pid <"$ddb_pidfile" && [ -n "$pid" ]; then
-    ids+=("$pid")
-  fi
+  for f in "$ddb_pidfile" "$ses_pidfile"; do
+    pid=""
+    if [ -s "$f" ] && read -r pid <"$f" && [ -n "$pid" ]; then
+      ids+=("$pid")
+    fi
+  done
   if [ "$when" != up ]; then
     # The point of these rounds is a signal within milliseconds of the stage (while
     # run.sh has not read the pidfile yet): signal first, look afterwards.
@@ -221,7 +230,7 @@ round() {
   # make run's own clean-up has had its chance: whatever is left now stays behind.
   left="$(leftovers "${ids[@]}")"
   if [ -z "$left" ]; then
-    ok "$name: nothing it started is left (DynamoDB Local, watch, functions, static server, bridge)"
+    ok "$name: nothing it started is left (DynamoDB Local, SES emulator, watch, functions, static server, bridge)"
   else
     not_ok "$name: left running after SIG$sig:"
     printf '%s\n' "$left" | sed 's/^/#   /'
@@ -230,12 +239,12 @@ round() {
     grep -v '^ *\(INFO\|WARN\|ERROR\|DEBUG\) ' "$log" | tail -n 15 | sed 's/^/#   log: /'
   fi
   local open=""
-  for pid in "$W" "$E" "$D"; do
+  for pid in "$W" "$E" "$D" "$S"; do
     if wb_port_open "$pid"; then open="$open 127.0.0.1:$pid"; fi
   done
   if port6_open "$W"; then open="$open [::1]:$W"; fi
   if [ -z "$open" ]; then
-    ok "$name: ports $W (watch), $E (example), $D (DynamoDB Local) closed"
+    ok "$name: ports $W (watch), $E (example), $D (DynamoDB Local), $S (SES emulator) closed"
   else
     not_ok "$name: still open after SIG$sig:$open"
   fi
@@ -245,15 +254,20 @@ round() {
 wb_stage "make run stops everything on SIGTERM / SIGINT to its process group (logs: $LOG_DIR)"
 test_started=$SECONDS
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
-W="$(wb_free_port)" E="$(wb_free_port)" D="$(wb_free_port)"
-ports1=("$W" "$E" "$D")
+new_ports() {
+  W="$(wb_free_port)" E="$(wb_free_port)" D="$(wb_free_port)" S="$(wb_free_port)"
+}
+new_ports
+ports1=("$W" "$E" "$D" "$S")
 round term-up TERM up
 round int-up-same-ports INT up
-W="$(wb_free_port)" E="$(wb_free_port)" D="$(wb_free_port)"
+new_ports
 round term-ddb-starting TERM ddb-pidfile
-W="$(wb_free_port)" E="$(wb_free_port)" D="$(wb_free_port)"
+new_ports
+round int-ses-starting INT ses-pidfile
+new_ports
 round int-building INT build
-W="${ports1[0]}" E="${ports1[1]}" D="${ports1[2]}"
+W="${ports1[0]}" E="${ports1[1]}" D="${ports1[2]}" S="${ports1[3]}"
 round term-twice-piped TERM up twice piped
 
 # A next `make run` on the same ports would start: it refuses when one is taken.

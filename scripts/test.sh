@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: the single unattended entry point (CI=true, no TTY).
-#   fmt, clippy, unit + integration tests against a private DynamoDB Local,
-#   end-to-end tests against a private `cargo lambda watch`, a fuzz smoke pass
+#   fmt, clippy, unit + integration tests against a private DynamoDB Local and SES
+#   emulator, end-to-end tests against a private `cargo lambda watch`, a fuzz smoke pass
 #   (scripts/fuzz.sh: regression inputs, then FUZZ_SMOKE_SECONDS per target), cfn-lint.
 # Uses OS-chosen free ports, so it never collides with a running `make run`.
 # Everything it starts runs in its own process group and is stopped on exit,
@@ -14,6 +14,8 @@ cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 # shellcheck source=scripts/dynamodb-local.sh
 source "$ROOT/scripts/dynamodb-local.sh"
+# shellcheck source=scripts/ses-local.sh
+source "$ROOT/scripts/ses-local.sh"
 
 export CI="${CI:-true}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -27,6 +29,7 @@ WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
 STATIC_PGID=""
 OWN_PGID=""
 DDB_LOG="$LOG_DIR/dynamodb-local.log"
+SES_LOG="$LOG_DIR/ses-local.log"
 STAGE="setup"
 
 cleanup() {
@@ -54,6 +57,13 @@ cleanup() {
       tail -n 20 "$DDB_LOG" >&2 || true
     fi
     wb_ddb_stop
+  fi
+  if [ -n "$WB_SES_PGID" ]; then
+    if [ "$rc" -ne 0 ] && [ -s "$SES_LOG" ]; then
+      printf '\n--- last lines of %s ---\n' "$SES_LOG" >&2
+      tail -n 20 "$SES_LOG" >&2 || true
+    fi
+    wb_ses_stop
   fi
   if [ "$rc" -eq 0 ]; then
     wb_stage "all checks passed"
@@ -113,13 +123,17 @@ cargo clippy --workspace --all-targets -- -D warnings
 stage "fuzz smoke pass: regression inputs, then ${FUZZ_SMOKE_SECONDS:-20}s per target"
 bash scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-20}"
 
-stage "DynamoDB Local (free port)"
+stage "DynamoDB Local and the SES emulator (free ports)"
 DDB_PORT="$(wb_free_port)"
 wb_ddb_start "$DDB_PORT" "$DDB_LOG"
-wb_info "listening on 127.0.0.1:$DDB_PORT"
+wb_info "DynamoDB Local listening on 127.0.0.1:$DDB_PORT"
+SES_PORT="$(wb_free_port)"
+wb_ses_start "$SES_PORT" "$SES_LOG"
+wb_info "aws-ses-v2-local listening on 127.0.0.1:$SES_PORT (mail: GET /store)"
 export AWS_REGION="us-east-1" AWS_ACCESS_KEY_ID="dummy" AWS_SECRET_ACCESS_KEY="dummy"
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SESV2
 export WRISTBAND_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
+export WRISTBAND_TEST_SES_ENDPOINT="http://127.0.0.1:$SES_PORT"
 
 stage "unit + integration tests"
 cargo test --workspace --exclude wristband-e2e 2>&1 | tee -a "$LOG_DIR/tests.log"
@@ -129,6 +143,15 @@ JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(4
 suffix="$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 export JWT_SECRET
 export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
+# Mail goes to the emulator (SES's own variable: AWS_ENDPOINT_URL stays DynamoDB Local's);
+# the e2e tests read the links from its GET /store.
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SES_PORT"
+export WRISTBAND_E2E_SES_URL="http://127.0.0.1:$SES_PORT"
+export APP_URL="http://localhost:3000"
+export MAIL_FROM="no-reply@wristband.test"
+# Every request of the run comes from 127.0.0.1: the per-source-address limit of links
+# (tested on its own in tests/contract) would otherwise silence the later stages' mail.
+export MAIL_PER_IP_PER_HOUR=1000000
 export USERS_TABLE="e2e-users-$suffix"
 export REVOKED_TOKENS_TABLE="e2e-revoked-tokens-$suffix"
 export SESSIONS_TABLE="e2e-sessions-$suffix"
@@ -158,7 +181,7 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
@@ -255,16 +278,10 @@ stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, accoun
 # credentials. A short access TTL, so that the page sees a token expire and refreshes.
 # The page's origin is APP_URL: the emailed links open its /verify-email and
 # /reset-password, and the walk reads them from the SES emulator's store.
-[ -n "${WRISTBAND_E2E_SES_URL:-}" ] \
-  || wb_die "WRISTBAND_E2E_SES_URL (the SES emulator's base URL) is not set: the account walk reads the mail there"
 stop_watch
 PAGE_PORT="$(wb_free_port)"
 export CORS_ALLOW_ORIGINS="http://localhost:$PAGE_PORT"
 export APP_URL="http://localhost:$PAGE_PORT"
-export MAIL_FROM="${MAIL_FROM:-wristband-e2e@example.com}"
-# Earlier stages mailed links from the same source address (127.0.0.1) into the same
-# tables: the walk's two links must not meet the hourly cap they used up.
-export MAIL_PER_IP_PER_HOUR=10000
 export ACCESS_TOKEN_TTL_SECONDS="${BROWSER_ACCESS_TTL_SECONDS:-4}"
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch-browser.log"
 start_watch

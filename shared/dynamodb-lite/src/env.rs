@@ -2,9 +2,26 @@
 //! without it (aws-config brings STS, SSO, IMDS and profile code: half the binary).
 //!
 //! Lambda hands a function its region and role credentials as environment variables, and
-//! local runs point `AWS_ENDPOINT_URL(_DYNAMODB)` at DynamoDB Local, so that is all we read.
+//! local runs point `AWS_ENDPOINT_URL(_DYNAMODB)` at DynamoDB Local (and
+//! `AWS_ENDPOINT_URL_SESV2` at the SES emulator, read by `wristband-ses` through
+//! [`configured_endpoint`]), so that is all we read.
 
 use std::fmt;
+
+/// The first of the variables `names` that is set (blank counts as unset), unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`: how the SDKs find a service's endpoint
+/// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL` where the caller wants it).
+pub fn configured_endpoint(var: impl Fn(&str) -> Option<String>, names: &[&str]) -> Option<String> {
+    let var = |key: &str| {
+        var(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    names.iter().find_map(|name| var(name))
+}
 
 /// Used when neither `AWS_REGION` nor `AWS_DEFAULT_REGION` is set.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -57,13 +74,8 @@ impl AwsEnv {
         let region = var("AWS_REGION")
             .or_else(|| var("AWS_DEFAULT_REGION"))
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        let ignore_endpoints = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let endpoint_url = if ignore_endpoints {
-            None
-        } else {
-            var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL"))
-        };
+        let endpoint_url =
+            configured_endpoint(var, &["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]);
         let credentials = match (
             var("AWS_ACCESS_KEY_ID"),
             var("AWS_SECRET_ACCESS_KEY").or_else(|| var("SECRET_ACCESS_KEY")),
@@ -158,6 +170,36 @@ mod tests {
             ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
         ]);
         assert_eq!(e.endpoint_url, None);
+    }
+
+    #[test]
+    fn service_endpoints() {
+        let vars = |vars: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let ses = ["AWS_ENDPOINT_URL_SESV2"];
+        let local = vars(&[
+            ("AWS_ENDPOINT_URL", "http://ddb:8000"),
+            ("AWS_ENDPOINT_URL_SESV2", " http://ses:8005 "),
+        ]);
+        assert_eq!(
+            configured_endpoint(local, &ses).as_deref(),
+            Some("http://ses:8005")
+        );
+        // The general variable is not SES's unless the caller names it.
+        let only_general = vars(&[("AWS_ENDPOINT_URL", "http://ddb:8000")]);
+        assert_eq!(configured_endpoint(only_general, &ses), None);
+        let blank = vars(&[("AWS_ENDPOINT_URL_SESV2", " ")]);
+        assert_eq!(configured_endpoint(blank, &ses), None);
+        let ignored = vars(&[
+            ("AWS_ENDPOINT_URL_SESV2", "http://ses:8005"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"),
+        ]);
+        assert_eq!(configured_endpoint(ignored, &ses), None);
     }
 
     #[test]

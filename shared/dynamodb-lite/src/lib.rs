@@ -8,7 +8,8 @@
 //! stores), the SDK stores' failure policy ([`Policy`]).
 //!
 //! Also here because both sides need them: the tables' attribute names ([`schema`]) and
-//! the environment an AWS client reads ([`env`]).
+//! the environment an AWS client reads ([`env`]). `wristband-ses` sends mail through the
+//! same signer, pool and policy ([`SignedHttp`]).
 
 mod client;
 pub mod env;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use wristband_core::{Authenticator, Config, ConfigError, TokenVerifier};
 
-pub use client::{is_outage_code, DynamoDbHttp, Policy};
+pub use client::{is_outage_code, CallError, DynamoDbHttp, Operation, Policy, Service, SignedHttp};
 pub use revocations::{LiteRevokedTokens, LiteSessionEnder};
 
 /// The verifier's wiring: the verification keys from `config` and the revocation table

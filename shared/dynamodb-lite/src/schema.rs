@@ -1,6 +1,8 @@
 //! The tables' attribute names and key prefixes: stated once, here, for both the SDK
 //! stores (`wristband-dynamodb`) and the verifiers' revocation check.
 
+use sha2::{Digest, Sha256};
+
 // users table
 pub const USERNAME: &str = "username";
 pub const PASSWORD_HASH: &str = "password_hash";
@@ -15,7 +17,10 @@ pub const OWNER: &str = "owner";
 const EMAIL_CLAIM_PREFIX: &str = "email#";
 // revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
 // session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
-// the failed logins of a throttling key (username and source address).
+// the failed logins of a throttling key (username and source address), `ott#<hash>` for
+// an emailed link's token, `ottslot#<purpose>#<username>` for the hash of the one token
+// of that purpose the user may spend, `rate#<key>` (`ratehash#<sha-256>` for a long key)
+// for a mail rate limit's count.
 pub const JTI: &str = "jti";
 pub const EXPIRES_AT: &str = "expires_at";
 pub const REVOKED_BEFORE: &str = "revoked_before";
@@ -24,6 +29,22 @@ const USER_KEY_PREFIX: &str = "user#";
 const THROTTLE_KEY_PREFIX: &str = "throttle#";
 pub const FAILURES: &str = "failures";
 pub const BLOCKED_UNTIL_MS: &str = "blocked_until_ms";
+const ONE_TIME_TOKEN_PREFIX: &str = "ott#";
+const ONE_TIME_SLOT_PREFIX: &str = "ottslot#";
+/// On a one-time token item (also USERNAME, EMAIL, EXPIRES_AT): `Purpose::name`.
+pub const PURPOSE: &str = "purpose";
+/// On a slot item: the hash of the token that may be spent.
+pub const TOKEN_HASH: &str = "token_hash";
+const RATE_KEY_PREFIX: &str = "rate#";
+const RATE_HASHED_KEY_PREFIX: &str = "ratehash#";
+/// On a rate limit item: uses counted in the window that ends at `expires_at`.
+pub const COUNT: &str = "count";
+/// On a rate limit item: the random id of the write that counted last, so that the SDK's
+/// retry of a write that had landed is not counted twice.
+pub const LAST_REQUEST: &str = "last_request";
+/// Longest rate limit key stored as is; a longer one is stored as its SHA-256 (DynamoDB
+/// refuses keys over 2048 bytes with an error).
+pub const RATE_KEY_MAX: usize = 512;
 // sessions table (also uses USERNAME, CREATED_AT, EXPIRES_AT)
 pub const SID: &str = "sid";
 pub const LAST_REFRESHED_AT: &str = "last_refreshed_at";
@@ -96,6 +117,34 @@ pub fn throttle_item_key(key: &str) -> String {
     format!("{THROTTLE_KEY_PREFIX}{key}")
 }
 
+/// The revoked-tokens key of an emailed link's token, by the token's hash.
+pub fn one_time_token_key(hash: &str) -> String {
+    format!("{ONE_TIME_TOKEN_PREFIX}{hash}")
+}
+
+/// The revoked-tokens key naming the one token of `purpose` (`Purpose::name`) that the
+/// user may spend.
+pub fn one_time_slot_key(purpose: &str, username: &str) -> String {
+    format!("{ONE_TIME_SLOT_PREFIX}{purpose}#{username}")
+}
+
+/// The revoked-tokens key of a mail rate limit's count: `key` itself up to
+/// [`RATE_KEY_MAX`] bytes, else its SHA-256 (under a prefix of its own, so that no short
+/// key meets a hashed one).
+pub fn rate_limit_key(key: &str) -> String {
+    if key.len() <= RATE_KEY_MAX {
+        return format!("{RATE_KEY_PREFIX}{key}");
+    }
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = String::with_capacity(RATE_HASHED_KEY_PREFIX.len() + 64);
+    out.push_str(RATE_HASHED_KEY_PREFIX);
+    for byte in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    out
+}
+
 /// The revocation table's keys a token is checked against, in this order: its `jti`,
 /// its session, its user's cutoff.
 pub fn revocation_keys(jti: &str, sid: &str, sub: &str) -> [String; 3] {
@@ -120,5 +169,35 @@ pub fn item_refuses(
         revoked_before.is_some_and(|cutoff| iat < cutoff)
     } else {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_keys_are_bounded_and_distinct() {
+        assert_eq!(rate_limit_key("ip#192.0.2.1"), "rate#ip#192.0.2.1");
+        let short = "a".repeat(RATE_KEY_MAX);
+        assert_eq!(rate_limit_key(&short), format!("rate#{short}"));
+        let long = "a".repeat(5000);
+        let hashed = rate_limit_key(&long);
+        assert_eq!(hashed.len(), "ratehash#".len() + 64);
+        assert_eq!(hashed, rate_limit_key(&long));
+        assert_ne!(hashed, rate_limit_key(&"a".repeat(5001)));
+        // A short key never meets a hashed one.
+        let hex = hashed.trim_start_matches("ratehash#");
+        assert_ne!(rate_limit_key(hex), hashed);
+    }
+
+    #[test]
+    fn one_time_keys_keep_tokens_slots_and_users_apart() {
+        assert_eq!(one_time_token_key("ab12"), "ott#ab12");
+        assert_eq!(
+            one_time_slot_key("reset_password", "alice"),
+            "ottslot#reset_password#alice"
+        );
+        assert!(!is_email_claim_key(&one_time_token_key("x")));
     }
 }

@@ -1,6 +1,9 @@
-//! AWS Signature Version 4 for DynamoDB's JSON protocol: `POST /` with an
-//! `X-Amz-Target` and a JSON body, nothing else. Held to the SDK's own signer by
-//! `tests/sigv4.rs`.
+//! AWS Signature Version 4 for the JSON APIs we call by hand: a `POST` with a JSON body to
+//! one fixed path, signing content-type, host, x-amz-date, x-amz-security-token (with
+//! session credentials) and x-amz-target (where the protocol has one). DynamoDB's JSON
+//! protocol is `POST /` with an `X-Amz-Target` ([`Signer::sign`]); SES API v2 is REST-JSON,
+//! `POST /v2/email/outbound-emails` without one ([`Signer::sign_request`]). Held to the
+//! SDK's own signer by `tests/sigv4.rs`.
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,12 +13,15 @@ use sha2::{Digest, Sha256};
 
 use crate::env::Credentials;
 
+/// DynamoDB's content type (JSON protocol 1.0).
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
-const SERVICE: &str = "dynamodb";
+/// DynamoDB's signing name.
+pub const DYNAMODB: &str = "dynamodb";
 
-/// Signs requests for one region with one set of keys. The derived signing key is kept
-/// for the day it belongs to (it depends on the date, not on the request).
+/// Signs requests to one service in one region with one set of keys. The derived signing
+/// key is kept for the day it belongs to (it depends on the date, not on the request).
 pub struct Signer {
+    service: &'static str,
     region: String,
     credentials: Credentials,
     day_key: Mutex<Option<(String, [u8; 32])>>,
@@ -29,40 +35,90 @@ pub struct Signed {
     pub authorization: String,
 }
 
+/// What of a `POST` is signed besides the host and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Already in canonical form: `/` and unreserved characters (`A-Z a-z 0-9 - . _ ~`)
+    /// only, no `.` or `..` segments, no query.
+    pub path: &'a str,
+    pub content_type: &'a str,
+    /// `X-Amz-Target`, for the protocols that name the operation in it.
+    pub target: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
 impl Signer {
+    /// A signer for DynamoDB.
     pub fn new(region: impl Into<String>, credentials: Credentials) -> Self {
+        Self::for_service(DYNAMODB, region, credentials)
+    }
+
+    /// A signer for the service whose signing name is `service` (`dynamodb`, `ses`, ...).
+    pub fn for_service(
+        service: &'static str,
+        region: impl Into<String>,
+        credentials: Credentials,
+    ) -> Self {
         Self {
+            service,
             region: region.into(),
             credentials,
             day_key: Mutex::new(None),
         }
     }
 
-    /// Signs `POST /` to `host` (with `:port` when not the scheme's default, as sent in
-    /// the `Host` header) with headers content-type, host, x-amz-date,
-    /// x-amz-security-token (if any) and x-amz-target.
+    /// Signs DynamoDB's shape, `POST /` to `host` with headers content-type (the JSON
+    /// protocol's), host, x-amz-date, x-amz-security-token (if any) and x-amz-target.
     pub fn sign(&self, host: &str, target: &str, body: &[u8], at: SystemTime) -> Signed {
+        let request = Request {
+            path: "/",
+            content_type: CONTENT_TYPE,
+            target: Some(target),
+            body,
+        };
+        self.sign_request(host, &request, at)
+    }
+
+    /// Signs `POST <path>` to `host` (with `:port` when not the scheme's default, as sent
+    /// in the `Host` header) with headers content-type, host, x-amz-date,
+    /// x-amz-security-token (if any) and x-amz-target (if any).
+    pub fn sign_request(&self, host: &str, request: &Request<'_>, at: SystemTime) -> Signed {
+        debug_assert!(
+            request.path.starts_with('/')
+                && request
+                    .path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b))
+                && !request.path.split('/').any(|s| s == "." || s == ".."),
+            "a path that is not in canonical form: {}",
+            request.path
+        );
         let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let amz_date = amz_date(secs);
         let day = &amz_date[..8];
         let token = self.credentials.session_token.as_deref();
 
+        // Sorted by name, as SigV4 wants them.
         let mut canonical_headers = format!(
-            "content-type:{CONTENT_TYPE}\nhost:{}\nx-amz-date:{amz_date}\n",
+            "content-type:{}\nhost:{}\nx-amz-date:{amz_date}\n",
+            request.content_type.trim(),
             host.trim()
         );
-        let signed_headers = if let Some(token) = token {
+        let mut signed_headers = String::from("content-type;host;x-amz-date");
+        if let Some(token) = token {
             canonical_headers.push_str(&format!("x-amz-security-token:{}\n", token.trim()));
-            "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
-        } else {
-            "content-type;host;x-amz-date;x-amz-target"
-        };
-        canonical_headers.push_str(&format!("x-amz-target:{}\n", target.trim()));
+            signed_headers.push_str(";x-amz-security-token");
+        }
+        if let Some(target) = request.target {
+            canonical_headers.push_str(&format!("x-amz-target:{}\n", target.trim()));
+            signed_headers.push_str(";x-amz-target");
+        }
         let canonical_request = format!(
-            "POST\n/\n\n{canonical_headers}\n{signed_headers}\n{}",
-            hex(&Sha256::digest(body))
+            "POST\n{}\n\n{canonical_headers}\n{signed_headers}\n{}",
+            request.path,
+            hex(&Sha256::digest(request.body))
         );
-        let scope = format!("{day}/{}/{SERVICE}/aws4_request", self.region);
+        let scope = format!("{day}/{}/{}/aws4_request", self.region, self.service);
         let string_to_sign = format!(
             "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
             hex(&Sha256::digest(canonical_request.as_bytes()))
@@ -87,7 +143,7 @@ impl Signer {
             }
         }
         let secret = format!("AWS4{}", self.credentials.secret_access_key);
-        let key = [self.region.as_str(), SERVICE, "aws4_request"]
+        let key = [self.region.as_str(), self.service, "aws4_request"]
             .iter()
             .fold(hmac(secret.as_bytes(), day.as_bytes()), |key, part| {
                 hmac(&key, part.as_bytes())

@@ -8,7 +8,7 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use wristband_dynamodb_lite::env::Credentials;
-use wristband_dynamodb_lite::sigv4::{Signer, CONTENT_TYPE};
+use wristband_dynamodb_lite::sigv4::{Request, Signer, CONTENT_TYPE};
 
 fn sdk_authorization(
     keys: &Credentials,
@@ -16,6 +16,24 @@ fn sdk_authorization(
     host: &str,
     target: &str,
     body: &[u8],
+    at: SystemTime,
+) -> (String, Vec<(String, String)>) {
+    let request = Request {
+        path: "/",
+        content_type: CONTENT_TYPE,
+        target: Some(target),
+        body,
+    };
+    sdk_sign("dynamodb", keys, region, host, &request, at)
+}
+
+/// The SDK's signature of `POST https://{host}{path}` with the request's headers.
+fn sdk_sign(
+    service: &str,
+    keys: &Credentials,
+    region: &str,
+    host: &str,
+    request: &Request<'_>,
     at: SystemTime,
 ) -> (String, Vec<(String, String)>) {
     let identity: Identity = SdkCredentials::new(
@@ -29,22 +47,21 @@ fn sdk_authorization(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("dynamodb")
+        .name(service)
         .time(at)
         .settings(SigningSettings::default())
         .build()
         .unwrap()
         .into();
-    let headers = [
-        ("content-type", CONTENT_TYPE),
-        ("host", host),
-        ("x-amz-target", target),
-    ];
+    let mut headers = vec![("content-type", request.content_type), ("host", host)];
+    if let Some(target) = request.target {
+        headers.push(("x-amz-target", target));
+    }
     let request = SignableRequest::new(
         "POST",
-        format!("https://{host}/"),
+        format!("https://{host}{}", request.path),
         headers.into_iter(),
-        SignableBody::Bytes(body),
+        SignableBody::Bytes(request.body),
     )
     .unwrap();
     let (instructions, _) = sign(request, &params).unwrap().into_parts();
@@ -99,6 +116,58 @@ fn same_signature_as_the_sdk() {
             let ours = signer.sign(host, target, body, at);
             let (theirs, added) = sdk_authorization(&keys, region, host, target, body, at);
             assert_eq!(ours.authorization, theirs, "{region} {host} {target}");
+            let header = |name: &str| {
+                added
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            };
+            assert_eq!(Some(ours.amz_date), header("x-amz-date"));
+            assert_eq!(ours.session_token, header("x-amz-security-token"));
+        }
+    }
+}
+
+/// SES API v2's SendEmail: REST-JSON, `POST /v2/email/outbound-emails`, no X-Amz-Target,
+/// signing name `ses`.
+#[test]
+fn same_signature_as_the_sdk_for_ses_send_email() {
+    let body = br#"{"FromEmailAddress":"no-reply@example.com","Destination":{"ToAddresses":["ann@example.com"]},"Content":{"Simple":{"Subject":{"Data":"Verify","Charset":"UTF-8"},"Body":{"Text":{"Data":"https://app.example.com/verify-email#token=x","Charset":"UTF-8"},"Html":{"Data":"<p>\u00e9</p>","Charset":"UTF-8"}}}}}"#;
+    let cases = [
+        (
+            None,
+            "eu-west-1",
+            "email.eu-west-1.amazonaws.com",
+            1_795_219_199u64,
+        ),
+        (
+            Some("IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+session/token=="),
+            "us-east-1",
+            "email.us-east-1.amazonaws.com",
+            1_795_219_200,
+        ),
+        (None, "us-east-1", "127.0.0.1:8005", 951_782_400),
+    ];
+    for (token, region, host, secs) in cases {
+        let at = UNIX_EPOCH + Duration::from_secs(secs);
+        let keys = keys(token);
+        let signer = Signer::for_service("ses", region, keys.clone());
+        for body in [&body[..], b"{}", b""] {
+            let request = Request {
+                path: "/v2/email/outbound-emails",
+                content_type: "application/json",
+                target: None,
+                body,
+            };
+            let ours = signer.sign_request(host, &request, at);
+            let (theirs, added) = sdk_sign("ses", &keys, region, host, &request, at);
+            assert_eq!(ours.authorization, theirs, "{region} {host}");
+            assert!(
+                ours.authorization.contains("/ses/aws4_request")
+                    && !ours.authorization.contains("x-amz-target"),
+                "{}",
+                ours.authorization
+            );
             let header = |name: &str| {
                 added
                     .iter()

@@ -5,6 +5,7 @@
 //! function builds the client once in `main` ([`client_from_env`]) and only the stores it
 //! uses.
 
+mod accounts;
 pub mod aws;
 pub mod https;
 mod store;
@@ -16,6 +17,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use wristband_core::TableNames;
 use wristband_dynamodb_lite::Policy;
 
+pub use accounts::{DynamoDbOneTimeTokens, DynamoDbRateLimits};
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
     DynamoDbSessions, DynamoDbUsers,
@@ -40,6 +42,28 @@ impl Tables {
 
     pub fn users(&self) -> Arc<DynamoDbUsers> {
         Arc::new(DynamoDbUsers::new(self.client.clone(), &self.names.users))
+    }
+
+    /// The users table's account side (addresses, deletion, administration): the same
+    /// store as [`Tables::users`].
+    pub fn accounts(&self) -> Arc<DynamoDbUsers> {
+        self.users()
+    }
+
+    /// Emailed links' tokens (items in the revoked-tokens table).
+    pub fn one_time_tokens(&self) -> Arc<DynamoDbOneTimeTokens> {
+        Arc::new(DynamoDbOneTimeTokens::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
+    }
+
+    /// Mail rate limits (items in the revoked-tokens table).
+    pub fn rate_limits(&self) -> Arc<DynamoDbRateLimits> {
+        Arc::new(DynamoDbRateLimits::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
     }
 
     pub fn revoked_tokens(&self) -> Arc<DynamoDbRevokedTokens> {

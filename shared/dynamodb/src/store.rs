@@ -21,36 +21,36 @@ use wristband_core::store::{
 };
 use wristband_core::StoreError;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 use wristband_dynamodb_lite::is_outage_code;
 use wristband_dynamodb_lite::schema::{self, *};
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: u64) -> AttributeValue {
+pub(crate) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn get_s(item: &Item, name: &str) -> Option<String> {
+pub(crate) fn get_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn get_n(item: &Item, name: &str) -> Option<u64> {
+pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
 }
 
-fn malformed(what: &str) -> StoreError {
+pub(crate) fn malformed(what: &str) -> StoreError {
     StoreError::Other(format!("malformed item: {what}").into())
 }
 
 /// Outages, timeouts and throttling (after the SDK's own retries) are `Unavailable`, so
 /// callers fail closed with 503; anything else is a bug or misconfiguration.
-fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: StdError + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -69,7 +69,7 @@ where
     }
 }
 
-fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(crate) fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
 }
@@ -77,8 +77,8 @@ fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) ->
 // ---------------------------------------------------------------- users
 
 pub struct DynamoDbUsers {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoDbUsers {
@@ -135,7 +135,7 @@ pub(crate) fn request_token(id: &str) -> String {
         .collect()
 }
 
-fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
+pub(crate) fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         username: get_s(item, USERNAME).ok_or_else(|| malformed("user without username"))?,
         password_hash: get_s(item, PASSWORD_HASH)
@@ -255,6 +255,10 @@ impl UserStore for DynamoDbUsers {
     }
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        if is_email_claim_key(username) {
+            // An address claim shares the table, never a user's name.
+            return Ok(None);
+        }
         let out = self
             .client
             .get_item()

@@ -80,6 +80,9 @@ pub const FUNCTIONS: &[Function] = &[
     function("jwks", JWKS_ROUTES),
     function("introspect", INTROSPECT_ROUTES),
     function("revoke", REVOKE_ROUTES),
+    function("account", ACCOUNT_ROUTES),
+    function("email", EMAIL_ROUTES),
+    function("password-reset", PASSWORD_RESET_ROUTES),
 ];
 
 /// Serves every other path (API Gateway's `$default` route): 404 `not_found`.

@@ -367,7 +367,7 @@ async fn parallel_wrong_guesses_never_slip_past_the_count(backend: Backend) {
         let name = &name;
         async move { h.login(name, &format!("guess number {i}")).await.status }
     });
-    let statuses = futures_join_all(guesses).await;
+    let statuses = common::join_all(guesses).await;
     let unauthorized = statuses.iter().filter(|s| **s == 401).count();
     let throttled = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(unauthorized, 5, "{statuses:?}");
@@ -376,35 +376,6 @@ async fn parallel_wrong_guesses_never_slip_past_the_count(backend: Backend) {
     h.login(&name, PASSWORD)
         .await
         .assert_error(429, "too_many_attempts");
-}
-
-/// `join_all` without the futures crate: polls every future concurrently on this task.
-async fn futures_join_all<F: std::future::Future<Output = u16>>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<u16> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut out = vec![None; set.len()];
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(Option::unwrap).collect()
 }
 
 async fn throttle_store_doubles_to_fifteen_minutes_on_a_controlled_clock(backend: Backend) {

@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
+use wristband_core::mail::Mail;
 use wristband_core::store::{
-    LoginThrottleStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
+    AccountStore, LoginThrottleStore, OneTimeTokenStore, RateLimitStore, RevocationCheck,
+    RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
@@ -23,8 +25,9 @@ use wristband_http::routes::path_param_of;
 use wristband_http::{api, respond, ApiError, Cors, Guard, Reply, Route};
 use wristband_services::App;
 use wristband_test_support::{
-    bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryRevokedTokens,
-    InMemorySessionEnder, InMemorySessions, InMemoryUsers,
+    bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryOneTimeTokens,
+    InMemoryOutbox, InMemoryRateLimits, InMemoryRevokedTokens, InMemorySessionEnder,
+    InMemorySessions, InMemoryUsers,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -88,9 +91,15 @@ impl Backend {
 
     pub async fn app_with(self, adjust: impl FnOnce(&mut Config)) -> Harness {
         let mut config = test_config();
+        config.mail.app_url = Some(TEST_APP_URL.to_owned());
+        config.mail.mail_from = Some("no-reply@wristband.test".to_owned());
+        // Every test's requests come from one source address (and, on DynamoDB Local,
+        // share one table): the per-address limit is tested on its own.
+        config.mail.mail_per_ip_per_hour = 1_000_000;
         adjust(&mut config);
-        match self {
-            Backend::InMemory => Harness::new(in_memory_app(config)),
+        let outbox = Arc::<InMemoryOutbox>::default();
+        let harness = match self {
+            Backend::InMemory => Harness::new(in_memory_app(config, outbox.clone())),
             Backend::DynamoDbLocal => {
                 let client = client_for(&dynamodb_endpoint());
                 config.tables = test_tables(&client).await;
@@ -102,12 +111,16 @@ impl Backend {
                 )
                 .expect("test keys");
                 let check = verifier_check(&dynamodb_endpoint(), &config);
-                let app = dynamodb_app(config, client, check);
+                let app = dynamodb_app(config, client, check, outbox.clone());
                 Harness::with_verifier(app, verifier)
             }
-        }
+        };
+        Harness { outbox, ..harness }
     }
 }
+
+/// `APP_URL` of the tests: links start with it.
+pub const TEST_APP_URL: &str = "https://app.wristband.test";
 
 /// An endpoint nothing listens on: a port just bound and released.
 pub fn dead_endpoint() -> String {
@@ -122,8 +135,12 @@ pub fn unreachable(dead_endpoint: &str) -> Harness {
         wristband_dynamodb_lite::authenticator(&config, Arc::new(wire_client_for(dead_endpoint)))
             .expect("test keys");
     let check = verifier_check(dead_endpoint, &config);
-    let app = dynamodb_app(config, client_for(dead_endpoint), check);
-    Harness::with_verifier(app, verifier)
+    let outbox = Arc::<InMemoryOutbox>::default();
+    let app = dynamodb_app(config, client_for(dead_endpoint), check, outbox.clone());
+    Harness {
+        outbox,
+        ..Harness::with_verifier(app, verifier)
+    }
 }
 
 /// Production's revocation check (no SDK) on the test tables at `endpoint`.
@@ -211,17 +228,24 @@ pub struct Tokens {
 }
 
 /// The same logic as production on in-memory stores.
-pub fn in_memory_app(config: Config) -> App {
+pub fn in_memory_app(config: Config, outbox: Arc<InMemoryOutbox>) -> App {
     let revocations = Arc::<InMemoryRevokedTokens>::default();
     let sessions = Arc::<InMemorySessions>::default();
+    let users = Arc::<InMemoryUsers>::default();
     full_app(
         config,
-        Arc::<InMemoryUsers>::default(),
-        revocations.clone(),
-        revocations.clone(),
-        sessions.clone(),
-        Arc::new(InMemorySessionEnder::new(revocations, sessions)),
-        Arc::<InMemoryLoginThrottle>::default(),
+        Stores {
+            users: users.clone(),
+            accounts: users,
+            check: revocations.clone(),
+            revocations: revocations.clone(),
+            sessions: sessions.clone(),
+            ender: Arc::new(InMemorySessionEnder::new(revocations, sessions)),
+            throttle: Arc::<InMemoryLoginThrottle>::default(),
+            one_time_tokens: Arc::<InMemoryOneTimeTokens>::default(),
+            rate_limits: Arc::<InMemoryRateLimits>::default(),
+            mailer: outbox,
+        },
     )
 }
 
@@ -231,40 +255,58 @@ pub fn dynamodb_app(
     config: Config,
     client: aws_sdk_dynamodb::Client,
     check: Arc<dyn RevocationCheck>,
+    outbox: Arc<InMemoryOutbox>,
 ) -> App {
     let db = Tables::new(client, config.tables.clone());
     full_app(
         config,
-        db.users(),
-        check,
-        db.revoked_tokens(),
-        db.sessions(),
-        db.session_ender(),
-        db.login_throttle(),
+        Stores {
+            users: db.users(),
+            accounts: db.accounts(),
+            check,
+            revocations: db.revoked_tokens(),
+            sessions: db.sessions(),
+            ender: db.session_ender(),
+            throttle: db.login_throttle(),
+            one_time_tokens: db.one_time_tokens(),
+            rate_limits: db.rate_limits(),
+            mailer: outbox,
+        },
     )
 }
 
+/// Every store of every function; mail goes to an in-memory outbox on both backends (the
+/// SES emulator is the end-to-end tests' and wristband-ses's).
+pub struct Stores {
+    pub users: Arc<dyn UserStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub check: Arc<dyn RevocationCheck>,
+    pub revocations: Arc<dyn RevocationStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub ender: Arc<dyn SessionEnder>,
+    pub throttle: Arc<dyn LoginThrottleStore>,
+    pub one_time_tokens: Arc<dyn OneTimeTokenStore>,
+    pub rate_limits: Arc<dyn RateLimitStore>,
+    pub mailer: Arc<InMemoryOutbox>,
+}
+
 /// What all the issuing and session functions build together: one App serves them all.
-pub fn full_app(
-    config: Config,
-    users: Arc<dyn UserStore>,
-    check: Arc<dyn RevocationCheck>,
-    revocations: Arc<dyn RevocationStore>,
-    sessions: Arc<dyn SessionStore>,
-    ender: Arc<dyn SessionEnder>,
-    throttle: Arc<dyn LoginThrottleStore>,
-) -> App {
+pub fn full_app(config: Config, stores: Stores) -> App {
     App::new(config)
         .issuing()
         .expect("test keys")
-        .verifying(check)
+        .verifying(stores.check)
         .expect("test keys")
-        .with_revocations(revocations)
+        .with_revocations(stores.revocations)
         .with_password_hasher()
-        .with_users(users)
-        .with_sessions(sessions)
-        .with_session_ender(ender)
-        .with_login_throttle(throttle)
+        .with_users(stores.users)
+        .with_accounts(stores.accounts)
+        .with_sessions(stores.sessions)
+        .with_session_ender(stores.ender)
+        .with_login_throttle(stores.throttle)
+        .with_one_time_tokens(stores.one_time_tokens)
+        .with_rate_limits(stores.rate_limits)
+        .with_mailer(stores.mailer)
 }
 
 /// The app of the issuing functions and the guards of the verifier functions, on the
@@ -280,6 +322,8 @@ pub struct Harness {
     /// What /protected, /me and the authorizer verify with (the wire client on
     /// DynamoDB Local, as in production).
     pub verifier: Arc<Authenticator>,
+    /// Every mail the app sent.
+    pub outbox: Arc<InMemoryOutbox>,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -322,6 +366,7 @@ impl Harness {
             me: Guard::new(verifier.clone(), me::requirements()),
             verifier,
             app,
+            outbox: Arc::default(),
         }
     }
 
@@ -372,6 +417,9 @@ impl Harness {
             "me" => me::handle(&self.me, req).await,
             "introspect" => introspect::handle(&self.introspection, req).await,
             "revoke" => revoke::handle(&self.revocation, req).await,
+            "account" => wristband_endpoints::account(app, route, req).await,
+            "email" => wristband_endpoints::email(app, route, req).await,
+            "password-reset" => wristband_endpoints::password_reset(app, route, req).await,
             _ => Err(ApiError::NotFound("No such path")),
         }
     }
@@ -444,6 +492,35 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The newest mail to `to`.
+    pub fn last_mail(&self, to: &str) -> Mail {
+        self.outbox
+            .to(to)
+            .pop()
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    }
+
+    /// The token of the newest link to `to` whose page is `page` (`/verify-email`,
+    /// `/reset-password`), read from the mail's text as a person would.
+    pub fn link_token(&self, to: &str, page: &str) -> String {
+        let mail = self.last_mail(to);
+        link_token_in(&mail.text, page).unwrap_or_else(|| panic!("no {page} link in {mail:?}"))
+    }
+}
+
+/// The token of the first `<APP_URL><page>#token=...` link in `text`.
+pub fn link_token_in(text: &str, page: &str) -> Option<String> {
+    let prefix = format!("{TEST_APP_URL}{page}#token=");
+    let start = text.find(&prefix)? + prefix.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
 pub fn tokens_of(r: &Resp) -> Tokens {
     Tokens {
         access: r.json["access_token"]
@@ -478,4 +555,28 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// `join_all` without the futures crate: polls every future concurrently on this task.
+pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<_> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in set.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
 }
