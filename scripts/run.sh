@@ -196,8 +196,10 @@ if wb_port_open "$EXAMPLE_PORT"; then
   wb_die "port $EXAMPLE_PORT is already in use; set EXAMPLE_PORT to another port"
 fi
 # Like everything below, stopped by cleanup as a child of this shell (wb_kill_children).
+# API_URL: the API the pages of emailed links (/verify-email, /reset-password) post to.
 wb_spawn "$ROOT/.tools/static-run.pid" "$ROOT/.tools/static-run.log" \
-  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" python3 scripts/serve_static.py "$EXAMPLE_PORT"
+  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" API_URL="http://localhost:$WATCH_PORT" \
+  python3 scripts/serve_static.py "$EXAMPLE_PORT"
 wb_info "browser example (cookies + CSRF): http://localhost:$EXAMPLE_PORT/?api=http://localhost:$WATCH_PORT"
 wb_info "OpenAPI document:                 http://localhost:$EXAMPLE_PORT/openapi.json (also ./openapi.json)"
 if [ -n "$ses_store" ]; then

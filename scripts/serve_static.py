@@ -2,6 +2,14 @@
 on 127.0.0.1, for `make run` and the browser stage of `make test`. Only these files: never
 the repository (it holds .local/jwt-secret).
 
+The pages that emailed links open have paths without an extension (API.md: links are
+`<APP_URL>/verify-email#token=...` and `<APP_URL>/reset-password#token=...`): they are
+served from `verify-email.html` and `reset-password.html`.
+
+With API_URL (the API as the browser reaches it, e.g. http://localhost:9000) `/config.js`
+names that API to the pages; without it, the file `examples/browser/config.js` is served
+as it is.
+
 With AUTHORIZER_URL (cargo lambda watch's invoke address, e.g. http://127.0.0.1:9000) it
 also serves `/hello` the way API Gateway serves template.yaml's sample route: it asks the
 `authorizer` function with an HTTP API authorizer event made from the browser's request
@@ -25,6 +33,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "browser")
 OPENAPI = os.path.join(ROOT, "openapi.json")
 AUTHORIZER_URL = os.environ.get("AUTHORIZER_URL", "").rstrip("/")
+API_URL = os.environ.get("API_URL", "").rstrip("/")
+# Extension-less paths of the pages that emailed links open.
+PAGES = {"/verify-email": "verify-email.html", "/reset-password": "reset-password.html"}
 
 
 def authorizer_event(handler):
@@ -65,8 +76,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         super().__init__(*args, directory=EXAMPLE, **kwargs)
 
     def translate_path(self, path):
-        if path.split("?", 1)[0] == "/openapi.json":
+        path = path.split("?", 1)[0].split("#", 1)[0]
+        if path == "/openapi.json":
             return OPENAPI
+        if path in PAGES:
+            return os.path.join(EXAMPLE, PAGES[path])
         return super().translate_path(path)
 
     def end_headers(self):
@@ -82,7 +96,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
         if self.is_hello():
             return self.hello()
+        if API_URL and self.path.split("?", 1)[0] == "/config.js":
+            return self.config_js()
         return super().do_GET()
+
+    def config_js(self):
+        data = ("window.WRISTBAND_API = %s;\n" % json.dumps(API_URL)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self):
         if self.is_hello():
@@ -128,5 +152,6 @@ if __name__ == "__main__":
     port = int(sys.argv[1])
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     served = "examples/browser and openapi.json" + (", /hello behind the authorizer" if AUTHORIZER_URL else "")
+    served += f", API {API_URL}" if API_URL else ""
     print(f"serving {served} on http://localhost:{port}", flush=True)
     server.serve_forever()

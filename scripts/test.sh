@@ -272,26 +272,30 @@ for alg in EdDSA ES256; do
   )
 done
 
-stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh)"
+stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages)"
 # A page origin and an API origin on the same host (cookies belong to a host, not a
 # port): http://localhost:P (the page) calls http://localhost:Q (the API) with CORS and
 # credentials. A short access TTL, so that the page sees a token expire and refreshes.
+# The page's origin is APP_URL: the emailed links open its /verify-email and
+# /reset-password, and the walk reads them from the SES emulator's store.
 stop_watch
 PAGE_PORT="$(wb_free_port)"
 export CORS_ALLOW_ORIGINS="http://localhost:$PAGE_PORT"
-# Emailed links open the page under test.
 export APP_URL="http://localhost:$PAGE_PORT"
 export ACCESS_TOKEN_TTL_SECONDS="${BROWSER_ACCESS_TTL_SECONDS:-4}"
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch-browser.log"
 start_watch
 # The page's server also plays API Gateway for /hello behind the authorizer (invoked
-# through the emulator), as make run serves it.
+# through the emulator), as make run serves it, and names the API to the pages
+# (/config.js): the emailed links carry no ?api=.
 wb_spawn "$LOG_DIR/static.pid" "$LOG_DIR/static-server.log" \
-  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" python3 scripts/serve_static.py "$PAGE_PORT"
+  env AUTHORIZER_URL="http://127.0.0.1:$WATCH_PORT" API_URL="http://localhost:$WATCH_PORT" \
+  python3 scripts/serve_static.py "$PAGE_PORT"
 STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
 # Start every function the page calls (and the authorizer's) before the browser's
 # short-lived token needs them: a function's first start must not eat its 4 s.
-for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all"; do
+for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all" \
+  "POST /email/verify" "POST /password/forgot" "POST /password/reset"; do
   read -r method path <<<"$warm"
   wb_http_status "$method" "http://localhost:$WATCH_PORT$path" 120 >/dev/null || true
 done
@@ -306,6 +310,13 @@ WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   SCREENSHOT="$LOG_DIR/browser.png" \
   PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
   timeout 300 node tests/e2e/browser/browser-test.cjs 2>&1 | tee "$LOG_DIR/browser.log"
+# The account pages: register with an address, the emailed links, a reset that ends the
+# session. One screenshot per step: browser-accounts-NN-<step>.png.
+WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
+  WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
+  SCREENSHOT="$LOG_DIR/browser-accounts.png" \
+  PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
+  timeout 300 node tests/e2e/browser/accounts-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
 # One line for the summary: the browser's steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
   "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"

@@ -12,52 +12,16 @@
 // the page and the API from the same site (e.g. example.com and api.example.com).
 "use strict";
 
-const API = (new URLSearchParams(location.search).get("api") || "http://localhost:9000")
-  .replace(/\/+$/, "");
+// The API: ?api= (this page only), else config.js's (common.js).
+const API = (new URLSearchParams(location.search).get("api") || CONFIGURED_API).replace(/\/+$/, "");
 
 // A route of your own behind wristband's Lambda authorizer (template.yaml's sample
 // `/hello`). Under `make run` the page's own server plays API Gateway for it; deployed,
 // pass ?hello=https://your-api (the API's host, so that the cookies go along).
 const HELLO = (new URLSearchParams(location.search).get("hello") || "").replace(/\/+$/, "");
 
-const $ = (id) => document.getElementById(id);
-
-function log(text, kind = "") {
-  const li = document.createElement("li");
-  li.textContent = text;
-  if (kind) li.className = kind;
-  $("log").appendChild(li);
-}
-
-/** A cookie of this host that JavaScript may read (the csrf_* ones; never the tokens). */
-function readCookie(name) {
-  for (const part of document.cookie.split(";")) {
-    const [key, ...rest] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(rest.join("="));
-  }
-  return null;
-}
-
-/**
- * One API call with the cookies. `csrf` names the readable cookie to echo in X-CSRF-TOKEN
- * ("csrf_access_token" for writes, "csrf_refresh_token" for /refresh).
- */
-async function call(method, path, { body, csrf } = {}) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (csrf) {
-    const value = readCookie(csrf);
-    if (value) headers["X-CSRF-TOKEN"] = value;
-  }
-  const response = await fetch(API + path, {
-    method,
-    headers,
-    credentials: "include",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
+/** One API call with the cookies (common.js's request, to this page's API). */
+const call = (method, path, options) => request(API, method, path, options);
 
 /**
  * A call that needs the access token: on 401 token_expired, POST /refresh (the refresh
@@ -89,10 +53,21 @@ function credentials() {
   return { username: $("username").value, password: $("password").value };
 }
 
+/**
+ * POST /register, with the optional address: the API mails a link to
+ * <APP_URL>/verify-email#token=... (verify-email.html), which confirms it.
+ */
 async function register() {
-  const r = await call("POST", "/register", { body: credentials() });
-  if (r.status === 201) log(`POST /register: 201, user ${r.json.username}`, "ok");
-  else log(`POST /register: ${r.status} ${r.json.error}: ${r.json.message}`, "error");
+  const body = credentials();
+  const email = $("email").value.trim();
+  if (email) body.email = email;
+  const r = await call("POST", "/register", { body });
+  if (r.status === 201) {
+    const mailed = email ? `; a verification link is mailed to ${email}` : "";
+    log(`POST /register: 201, user ${r.json.username}${mailed}`, "ok");
+  } else {
+    log(`POST /register: ${r.status} ${describe(r)}`, "error");
+  }
 }
 
 async function login(event) {
@@ -116,6 +91,8 @@ async function me() {
   } else {
     $("me-output").textContent = JSON.stringify(r.json, null, 2);
     log(`GET /me: ${r.status} ${r.json.error}`, "error");
+    // Refused (logged out, revoked: a password reset ends every session): no session here.
+    if (r.status === 401) setStatus(null);
   }
 }
 
@@ -147,10 +124,29 @@ async function hello(method) {
   else log(`${method} /hello: ${response.status} ${json.message}`, "error");
 }
 
+/**
+ * POST /password/forgot: always the same 202 (it never tells whether the address has an
+ * account); a verified address gets a <APP_URL>/reset-password#token=... link
+ * (reset-password.html). No cookies: it needs none.
+ */
+async function forgot(event) {
+  event.preventDefault();
+  const email = $("forgot-email").value.trim();
+  const r = await call("POST", "/password/forgot", { body: { email }, credentials: "omit" });
+  if (r.status === 202) {
+    $("forgot-output").textContent = r.json.message;
+    log(`POST /password/forgot: 202, ${r.json.message}`, "ok");
+  } else {
+    $("forgot-output").textContent = describe(r);
+    log(`POST /password/forgot: ${r.status} ${describe(r)}`, "error");
+  }
+}
+
 $("api").textContent = API;
 $("origin").textContent = location.origin;
 $("register").addEventListener("click", register);
 $("credentials").addEventListener("submit", login);
+$("forgot").addEventListener("submit", forgot);
 $("me").addEventListener("click", me);
 $("logout").addEventListener("click", logout);
 $("hello-get").addEventListener("click", () => hello("GET"));

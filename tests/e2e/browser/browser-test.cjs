@@ -14,51 +14,12 @@
 "use strict";
 
 const assert = require("node:assert/strict");
+const { env, main, logLine, pass, sleep } = require("./lib.cjs");
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through make test`);
-  return value;
-};
 const PAGE = env("WRISTBAND_PAGE_URL");
 const API = env("WRISTBAND_API_URL").replace(/\/+$/, "");
 const TTL = Number(env("ACCESS_TTL_SECONDS"));
 const SCREENSHOT = env("SCREENSHOT");
-const { chromium } = require(env("PLAYWRIGHT_CORE"));
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-let step = 0;
-const pass = (what) => console.log(`ok ${++step} - ${what}`);
-
-async function main() {
-  // playwright's launch() gives Chromium a fresh, temporary --user-data-dir of its own.
-  const browser = await chromium.launch({
-    executablePath: env("CHROMIUM_PATH"),
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  try {
-    await run(browser);
-  } finally {
-    await browser.close();
-  }
-}
-
-/** The last line of the page's log, once it has at least `count` lines. */
-async function logLine(page, count) {
-  await page.waitForFunction((n) => document.querySelectorAll("#log li").length >= n, count, {
-    timeout: 60_000,
-  });
-  return page.locator("#log li").nth(count - 1).innerText();
-}
 
 async function run(browser) {
   const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
@@ -180,7 +141,4 @@ async function run(browser) {
   console.log(`API calls seen by the browser:\n  ${calls.join("\n  ")}`);
 }
 
-main().catch((err) => {
-  console.error(`not ok - ${err.stack || err}`);
-  process.exit(1);
-});
+main(run);
