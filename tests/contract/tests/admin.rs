@@ -9,7 +9,7 @@ use common::{unique_user, Backend, Harness, Resp, Tokens, PASSWORD};
 use serde_json::Value;
 use wristband_core::ids::now_secs;
 use wristband_core::store::UserRecord;
-use wristband_test_support::request;
+use wristband_test_support::{json_request, request};
 
 on_both_backends!(
     a_token_without_the_admin_role_is_insufficient_scope,
@@ -58,19 +58,43 @@ fn record(username: &str) -> UserRecord {
     }
 }
 
-/// A user as administrators see it: these fields and no other (never a hash, secret or
-/// code).
-#[track_caller]
-fn assert_user_fields(user: &Value) {
-    let mut keys: Vec<&str> = user
+/// The fields of a schema of openapi.json, each required and no other allowed.
+fn documented(schema: &str) -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("openapi.json")).unwrap();
+    let schema = &doc["components"]["schemas"][schema];
+    assert_eq!(schema["additionalProperties"], false, "{schema}");
+    let mut required: Vec<String> = serde_json::from_value(schema["required"].clone()).unwrap();
+    let mut all: Vec<String> = schema["properties"]
         .as_object()
-        .expect("a user object")
+        .expect("properties")
         .keys()
-        .map(String::as_str)
+        .cloned()
+        .collect();
+    required.sort_unstable();
+    all.sort_unstable();
+    assert_eq!(required, all, "every field of {schema} is required");
+    all
+}
+
+fn sorted_keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
         .collect();
     keys.sort_unstable();
+    keys
+}
+
+/// A user as administrators see it: API.md's fields (openapi.json's `User`) and no other,
+/// never a hash, secret or code.
+#[track_caller]
+fn assert_user_fields(user: &Value) {
     assert_eq!(
-        keys,
+        sorted_keys(user),
         [
             "created_at",
             "disabled",
@@ -83,6 +107,24 @@ fn assert_user_fields(user: &Value) {
         ]
     );
     assert!(!user.to_string().contains("$argon2"), "{user}");
+}
+
+#[test]
+fn the_documented_bodies_are_the_answered_ones() {
+    assert_eq!(
+        documented("User"),
+        [
+            "created_at",
+            "disabled",
+            "email",
+            "email_verified",
+            "mfa",
+            "passkeys",
+            "roles",
+            "username"
+        ]
+    );
+    assert_eq!(documented("UserList"), ["next", "users"]);
 }
 
 #[track_caller]
@@ -169,9 +211,7 @@ async fn the_list_pages_through_every_user_once_without_secrets(backend: Backend
         };
         let r = as_admin(&h, &root.access, "GET", &path).await;
         assert_eq!(r.status, 200, "{r:?}");
-        let mut keys: Vec<&String> = r.json.as_object().unwrap().keys().collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["next", "users"]);
+        assert_eq!(sorted_keys(&r.json), ["next", "users"]);
         let page = r.json["users"].as_array().expect("users");
         assert!(page.len() <= 100, "{} users on a page", page.len());
         for user in page {
@@ -316,11 +356,18 @@ async fn logout_all_refuses_every_token_and_keeps_the_account(backend: Backend) 
 async fn delete_removes_the_account_and_frees_the_name(backend: Backend) {
     let h = backend.app().await;
     let (_, root) = admin(&h).await;
-    let (name, tokens) = h.user_with_tokens().await;
+    let name = unique_user();
+    let email = format!("{name}@example.com");
+    let body = serde_json::json!({"username": name, "password": PASSWORD, "email": email});
+    let r = h.call(json_request("POST", "/register", &body)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let tokens = h.login_ok(&name, PASSWORD).await;
     let r = as_admin(&h, &root.access, "DELETE", &format!("/admin/users/{name}")).await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(r.json, Value::Null);
     h.assert_session_revoked(&tokens).await;
+    // The notice went to the account's address.
+    assert_eq!(h.last_mail(&email).subject, "Your account was deleted");
     as_admin(&h, &root.access, "GET", &format!("/admin/users/{name}"))
         .await
         .assert_error(404, "not_found");
@@ -330,8 +377,9 @@ async fn delete_removes_the_account_and_frees_the_name(backend: Backend) {
     h.login(&name, PASSWORD)
         .await
         .assert_error(401, "invalid_credentials");
-    // The name can be registered again, and its new tokens work at once.
-    assert_eq!(h.register(&name, PASSWORD).await.status, 201);
+    // The name and the address can be registered again, and new tokens work at once.
+    let r = h.call(json_request("POST", "/register", &body)).await;
+    assert_eq!(r.status, 201, "{r:?}");
     let again = h.login_ok(&name, PASSWORD).await;
     assert_eq!(h.protected(&again.access).await.status, 200);
     h.assert_session_revoked(&tokens).await;
