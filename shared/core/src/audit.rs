@@ -194,12 +194,28 @@ impl Record {
 
     /// Writes the line to stdout, in the current request's context.
     pub fn emit(self) {
-        println!("{}", self.line(None));
+        write_line(&self.line(None));
     }
 
     /// Writes the line with an explicit context (the authorizer, which has no request).
     pub fn emit_in(self, context: &AuditContext) {
-        println!("{}", self.line(Some(context)));
+        write_line(&self.line(Some(context)));
+    }
+}
+
+static TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on this process writes audit lines to standard error: for a command-line tool
+/// whose standard output is its answer (`wristband-admin`). Functions never call it.
+pub fn write_to_stderr() {
+    TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn write_line(line: &str) {
+    if TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
     }
 }
 

@@ -6,11 +6,11 @@
 use wristband_core::{ApiError, Claims, Requirements};
 use wristband_http::api;
 use wristband_http::credentials::{self, IssuedCookies, Source};
-use wristband_http::request::{client_info, Fields};
-use wristband_http::routes::path_param;
+use wristband_http::request::{client_info, query_param, Fields};
+use wristband_http::routes::{path_param, path_param_decoded};
 use wristband_http::{Reply, Request, Route, StatusCode};
 use wristband_services::services::{
-    account, email, login, logout, logout_all, password, password_reset, refresh, register,
+    account, admin, email, login, logout, logout_all, password, password_reset, refresh, register,
     sessions, TokenResponse,
 };
 use wristband_services::App;
@@ -188,4 +188,36 @@ pub async fn password_reset(app: &App, route: &Route, req: Request) -> Result<Re
         new_password: required(&fields, "new_password")?,
     };
     Reply::ok(password_reset::reset(app, input).await?)
+}
+
+/// The role `/admin/users` asks of a token (API.md "Administration").
+pub const ADMIN_ROLE: &str = "admin";
+
+/// `/admin/users` and `/admin/users/{username}[/disable|/enable|/logout-all]`: an access
+/// token with the `admin` role (`403 insufficient_scope` without it).
+pub async fn admin(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access().any_role([ADMIN_ROLE])).await?;
+    if *route == api::ADMIN_LIST_USERS {
+        let input = admin::ListInput {
+            after: query_param(&req, "after")?,
+        };
+        return Reply::ok(admin::list(app, input).await?);
+    }
+    let username =
+        path_param_decoded(&req, route, "username").ok_or(ApiError::NotFound("No such user"))?;
+    let input = admin::Input {
+        actor: access.sub,
+        username,
+    };
+    match *route {
+        api::ADMIN_SHOW_USER => Reply::ok(admin::show(app, &input.username).await?),
+        api::ADMIN_DISABLE_USER => Reply::ok(admin::disable(app, input).await?),
+        api::ADMIN_ENABLE_USER => Reply::ok(admin::enable(app, input).await?),
+        api::ADMIN_LOGOUT_USER => Reply::ok(admin::logout_all(app, input).await?),
+        api::ADMIN_DELETE_USER => {
+            admin::delete(app, input).await?;
+            Ok(Reply::no_content())
+        }
+        _ => Err(ApiError::NotFound("No such path")),
+    }
 }

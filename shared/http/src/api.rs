@@ -77,6 +77,7 @@ pub const FUNCTIONS: &[Function] = &[
     function("logout-all", LOGOUT_ALL_ROUTES),
     function("sessions", SESSIONS_ROUTES),
     function("password", PASSWORD_ROUTES),
+    function("admin", ADMIN_ROUTES),
     function("jwks", JWKS_ROUTES),
     function("introspect", INTROSPECT_ROUTES),
     function("revoke", REVOKE_ROUTES),

@@ -268,6 +268,37 @@ pub fn parse_basic(value: &str) -> Option<(String, String)> {
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
+/// A query string parameter (`?after=alice`), `+` and `%XX` decoded; `None` when absent.
+/// Given more than once, or not UTF-8 once decoded, it is a 400 naming it. Read from the
+/// request's URI, where the raw query of API Gateway's event goes, else from the query
+/// parameters the request was built with.
+pub fn query_param(req: &Request, name: &str) -> Result<Option<String>, ApiError> {
+    let twice = || ApiError::invalid_request(format!("Parameter {name} is given more than once"));
+    let Some(query) = req.uri().query() else {
+        let values = req
+            .query_string_parameters_ref()
+            .and_then(|params| params.all(name))
+            .unwrap_or_default();
+        return match values.as_slice() {
+            [] => Ok(None),
+            [value] => Ok(Some((*value).to_owned())),
+            _ => Err(twice()),
+        };
+    };
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if form_decode(key).as_deref() != Some(name) {
+            continue;
+        }
+        let value = form_decode(value).ok_or_else(|| not_utf8(&format!("Parameter {name}")))?;
+        if found.replace(value).is_some() {
+            return Err(twice());
+        }
+    }
+    Ok(found)
+}
+
 /// Payload 2.0's `cookies` as the one `Cookie` header a request would have carried
 /// (`None` for no cookies, or for cookie text that is no header value).
 pub fn cookie_header(cookies: &[String]) -> Option<HeaderValue> {
@@ -307,6 +338,45 @@ pub fn request_id(req: &Request) -> Option<String> {
 mod tests {
     use super::*;
     use lambda_http::Body;
+
+    fn get(uri: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .uri(uri)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_once_and_given_once() {
+        let after = |uri: &str| query_param(&get(uri), "after");
+        assert_eq!(after("/admin/users").unwrap(), None);
+        assert_eq!(after("/admin/users?").unwrap(), None);
+        assert_eq!(
+            after("/admin/users?after=ann").unwrap().as_deref(),
+            Some("ann")
+        );
+        assert_eq!(
+            after("/admin/users?x=1&after=a%40b+c&y")
+                .unwrap()
+                .as_deref(),
+            Some("a@b c")
+        );
+        assert_eq!(after("/admin/users?after").unwrap().as_deref(), Some(""));
+        assert_eq!(after("/admin/users?afters=x").unwrap(), None);
+        for bad in ["/admin/users?after=a&after=b", "/admin/users?after=%FF"] {
+            match after(bad) {
+                Err(ApiError::InvalidRequest(message)) => assert!(message.contains("after")),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // A request built with its parameters beside the URI (no query in the URI).
+        let req = get("/admin/users").with_query_string_parameters(
+            [("after".to_owned(), "ann".to_owned())]
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+        );
+        assert_eq!(query_param(&req, "after").unwrap().as_deref(), Some("ann"));
+    }
 
     fn request(content_type: Option<&str>, body: &str) -> Request {
         let mut builder = lambda_http::http::Request::builder()

@@ -99,6 +99,18 @@ pub fn path_param(req: &Request, route: &Route, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// [`path_param`], percent-decoded (`a%40b` is `a@b`, as `encodeURIComponent` writes it);
+/// `None` also when the decoded bytes are not UTF-8. For parameters whose values never
+/// hold a `%` (usernames), so that decoding a value API Gateway decoded already changes
+/// nothing a valid value can be.
+pub fn path_param_decoded(req: &Request, route: &Route, name: &str) -> Option<String> {
+    let raw = path_param(req, route, name)?;
+    percent_encoding::percent_decode_str(&raw)
+        .decode_utf8()
+        .ok()
+        .map(|value| value.into_owned())
+}
+
 /// Whether `path` matches `template`: `Some(None)` for a template without a parameter,
 /// `Some(Some((name, value)))` for one with a (single, non-empty segment) parameter.
 pub fn path_param_of<'a>(
@@ -179,5 +191,16 @@ mod tests {
             );
         }
         assert!(match_route(&[], &request("GET", "/orders")).is_err());
+    }
+
+    #[test]
+    fn a_decoded_parameter_is_decoded_once() {
+        let route = Route::get("/users/{username}");
+        let param = |path: &str| path_param_decoded(&request("GET", path), &route, "username");
+        assert_eq!(param("/users/a%40b.c").as_deref(), Some("a@b.c"));
+        assert_eq!(param("/users/Ann").as_deref(), Some("Ann"));
+        assert_eq!(param("/users/%2561").as_deref(), Some("%61"));
+        assert_eq!(param("/users/%FF"), None);
+        assert_eq!(param("/users/"), None);
     }
 }

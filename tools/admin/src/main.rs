@@ -13,19 +13,68 @@
 //! cargo run -p wristband-admin -- keys jwks    # the public JWKS of JWT_PRIVATE_KEY (+ JWT_PUBLIC_KEYS)
 //! ```
 //!
+//! and for accounts (API.md "Administration", the same services as `/admin/users`):
+//!
+//! ```text
+//! cargo run -p wristband-admin -- users list [--after <username>]
+//! cargo run -p wristband-admin -- users show|disable|enable|logout-all|delete <username>
+//! ```
+//!
 //! Reads `USERS_TABLE` and the AWS settings (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials)
 //! like the functions do. Roles reach tokens at the user's next login or refresh, so a
 //! removed role is gone within one access-token lifetime.
 
+mod users;
+
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use wristband_core::config::TableNames;
 use wristband_core::error::error_chain;
+use wristband_core::mail::Mailer;
 use wristband_core::store::UserStore;
-use wristband_dynamodb::DynamoDbUsers;
+use wristband_core::Config;
+use wristband_dynamodb::{DynamoDbUsers, Tables};
+use wristband_services::App;
+use wristband_ses::SesMailer;
 
 const USAGE: &str = "usage: wristband-admin roles <username> [list | add <role> | remove <role> | set <role,role,...>]
-       wristband-admin keys jwks";
+       wristband-admin users list [--after <username>]
+       wristband-admin users show|disable|enable|logout-all|delete <username>
+       wristband-admin keys jwks
+       wristband-admin --help";
+
+const HELP: &str = "wristband-admin: an operator's tool for the configured tables.
+
+  roles <username>                     list the user's roles
+  roles <username> add|remove <role>   add or remove one role
+  roles <username> set <role,...>      replace the roles (empty: none)
+      Roles reach tokens at the user's next login or refresh.
+
+  users list [--after <username>]      every user (after <username>), one per line:
+                                       name, address, roles, creation day, state
+  users show <username>                the user as /admin/users/{username} answers it (JSON)
+  users disable <username>             no login until enabled; every session ends at once,
+                                       the user's access and refresh tokens are refused
+  users enable <username>              login works again; no earlier token comes back
+  users logout-all <username>          every token of the user is refused; login still works
+  users delete <username>              deletes the account, its address, sessions and links;
+                                       its tokens are refused; the name can be registered again.
+                                       With MAIL_FROM set, the deletion notice goes to the
+                                       account's address over SES (as DELETE /account sends it),
+                                       and a failed send is an error after the deletion; without
+                                       MAIL_FROM no notice is sent, and the tool says so.
+      Usernames are compared case-insensitively. Changes are audited with actor \"cli\"; the
+      audit lines go to stderr, the answer to stdout. Exit status 1 for an unknown user or
+      a failure, 2 for a bad command line.
+
+  keys jwks                            the public JWKS of JWT_PRIVATE_KEY (+ JWT_PUBLIC_KEYS),
+                                       for JWT_PUBLIC_KEYS during a key rotation
+
+Configuration: the functions' environment. USERS_TABLE, REVOKED_TOKENS_TABLE,
+SESSIONS_TABLE, REFRESH_TOKEN_TTL_SECONDS (how long a user's cutoff is kept: set it as the
+functions have it), MAIL_FROM and AWS_ENDPOINT_URL_SESV2 for the notice, and the AWS
+settings (AWS_REGION, AWS_ENDPOINT_URL, credentials).";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -122,6 +171,14 @@ async fn main() -> ExitCode {
     if args == ["keys", "jwks"] {
         return print_jwks();
     }
+    if matches!(args.as_slice(), [flag] if ["--help", "-h", "help"].contains(&flag.as_str())) {
+        println!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    if args.first().map(String::as_str) == Some("users") {
+        let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        return users_main(&rest).await;
+    }
     let (username, command) = match parse(&args) {
         Ok(parsed) => parsed,
         Err(message) => {
@@ -136,6 +193,51 @@ async fn main() -> ExitCode {
             println!("{username}: {}", roles.join(", "));
             ExitCode::SUCCESS
         }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `users ...`: an [`App`] of the DynamoDB stores the admin services use, and the mailer
+/// of the deletion notice (SES when `MAIL_FROM` is set, else none).
+async fn users_main(args: &[&str]) -> ExitCode {
+    let Some(command) = users::parse(args) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    // stdout is the answer: the audit lines of the changes go to stderr.
+    wristband_core::audit::write_to_stderr();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{}", error_chain(&err));
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mailer, notices): (Arc<dyn Mailer>, _) = match config.mail.mail_from.as_deref() {
+        Some(from) => match SesMailer::from_env(from) {
+            Ok(mailer) => (Arc::new(mailer), users::Notices::Sent),
+            Err(err) => {
+                eprintln!("{}", error_chain(&err));
+                return ExitCode::FAILURE;
+            }
+        },
+        None => (Arc::new(users::NoMail), users::Notices::Skipped),
+    };
+    let db = Tables::from_env(&config.tables);
+    let app = App::new(config)
+        .with_users(db.users())
+        .with_accounts(db.accounts())
+        .with_revocations(db.revoked_tokens())
+        .with_sessions(db.sessions())
+        .with_session_ender(db.session_ender())
+        .with_one_time_tokens(db.one_time_tokens())
+        .with_mailer(mailer);
+    let mut out = std::io::stdout().lock();
+    match users::run(&app, command, notices, &mut out).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
             ExitCode::FAILURE

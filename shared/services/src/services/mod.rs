@@ -2,6 +2,7 @@
 //! request in sight: `crate::endpoints` parses requests into these inputs.
 
 pub mod account;
+pub mod admin;
 pub mod email;
 pub mod login;
 pub mod logout;

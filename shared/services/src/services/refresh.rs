@@ -22,6 +22,11 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
         // The user is gone: nothing of theirs is renewed.
         return Err(ApiError::TokenRevoked);
     };
+    if user.disabled {
+        // Disabling ended every session; a login that raced with it and slipped a session
+        // past that is still not renewed.
+        return Err(ApiError::TokenRevoked);
+    }
     let now = now_secs();
     let pair = app
         .issuer()?

@@ -420,6 +420,7 @@ impl Harness {
             "account" => wristband_endpoints::account(app, route, req).await,
             "email" => wristband_endpoints::email(app, route, req).await,
             "password-reset" => wristband_endpoints::password_reset(app, route, req).await,
+            "admin" => wristband_endpoints::admin(app, route, req).await,
             _ => Err(ApiError::NotFound("No such path")),
         }
     }
