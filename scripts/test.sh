@@ -88,8 +88,11 @@ start_watch() {
   WATCH_PORT="$(wb_free_port)"
   local ready_timeout="$WATCH_READY_TIMEOUT" status deadline
   # --disable-cors: the functions answer CORS themselves, as API Gateway does in AWS.
+  # --ignore-changes: a file changing under the tree (an editor, a git ref of another
+  # worktree) must not restart the functions in the middle of the suites.
   wb_spawn "$LOG_DIR/watch.pid" "$WATCH_LOG" \
-    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors
+    cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" --disable-cors \
+    --ignore-changes
   WATCH_PGID="$(cat "$LOG_DIR/watch.pid")"
   wb_info "http://127.0.0.1:$WATCH_PORT (log: $WATCH_LOG)"
   deadline=$((SECONDS + ready_timeout))
@@ -201,7 +204,7 @@ export OWN_TARGET="$ROOT/target/own-function"
 OWN_PORT="$(wb_free_port)"
 # shellcheck disable=SC2016 # expanded by the child shell
 wb_spawn "$LOG_DIR/own.pid" "$LOG_DIR/own-function-watch.log" bash -c \
-  'cd "$0" && CARGO_TARGET_DIR="$OWN_TARGET" exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --disable-cors' \
+  'cd "$0" && CARGO_TARGET_DIR="$OWN_TARGET" exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --disable-cors --ignore-changes' \
   "$OWN_DIR" "$OWN_PORT"
 OWN_PGID="$(cat "$LOG_DIR/own.pid")"
 deadline=$((SECONDS + WATCH_READY_TIMEOUT))
@@ -257,7 +260,8 @@ for alg in EdDSA ES256; do
     export JWT_PUBLIC_KEYS
     port="$(wb_free_port)"
     wb_spawn "$LOG_DIR/watch-$alg.pid" "$LOG_DIR/watch-$alg.log" \
-      cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors
+      cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors \
+        --ignore-changes
     pgid="$(cat "$LOG_DIR/watch-$alg.pid")"
     trap 'wb_kill_group "$pgid" 10' EXIT
     deadline=$((SECONDS + WATCH_READY_TIMEOUT))
