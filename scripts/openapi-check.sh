@@ -45,7 +45,7 @@ run_pass() {
     WRISTBAND_SCHEMATHESIS_DROPPED="$DROPPED" \
     timeout "$TIME_LIMIT" "$SCHEMATHESIS" run "$ROOT/openapi.json" --url "$API" \
     -H "Authorization: Bearer $token" --generation-with-security-parameters false \
-    --checks "$CHECKS" --max-examples "$EXAMPLES" --workers 2 --no-color \
+    --checks "$CHECKS" --max-examples "$EXAMPLES" --workers 1 --no-color \
     --generation-database none --report junit --report-dir "$LOG_DIR/schemathesis-$name" \
     "$@") >"$LOG_DIR/schemathesis-$name.log" 2>&1 || {
     rc=$?
