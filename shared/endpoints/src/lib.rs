@@ -221,3 +221,35 @@ pub async fn admin(app: &App, route: &Route, req: Request) -> Result<Reply, ApiE
         _ => Err(ApiError::NotFound("No such path")),
     }
 }
+
+/// `POST /login/mfa`: the second step of a login.
+pub async fn login_mfa(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = login_mfa::Input {
+        mfa_token: required(&fields, "mfa_token")?,
+        code: required(&fields, "code")?,
+        client: client_info(&req)?,
+    };
+    token_reply(app, login_mfa::login_mfa(app, input).await?)
+}
+
+/// `POST /mfa/totp`, `POST /mfa/totp/confirm`, `POST /mfa/recovery-codes`, `DELETE
+/// /mfa/totp`: fresh access tokens only.
+pub async fn mfa(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access().fresh()).await?;
+    if *route == api::MFA_TOTP {
+        return Reply::ok(mfa::enrol(app, access).await?);
+    }
+    let fields = Fields::from_request(&req)?;
+    let input = mfa::CodeInput {
+        access,
+        code: required(&fields, "code")?,
+    };
+    if *route == api::MFA_TOTP_CONFIRM {
+        Reply::ok(mfa::confirm(app, input).await?)
+    } else if *route == api::MFA_RECOVERY_CODES {
+        Reply::ok(mfa::regenerate(app, input).await?)
+    } else {
+        Reply::ok(mfa::remove(app, input).await?)
+    }
+}

@@ -15,7 +15,7 @@ use wristband_core::{Authenticator, Config, TokenIssuer, TokenPair, TokenVerifie
 
 pub use errors::every_api_error;
 pub use memory::{
-    InMemoryLoginThrottle, InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits,
+    InMemoryLoginThrottle, InMemoryMfaChallenges, InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits,
     InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions, InMemoryUsers,
 };
 pub use requests::*;
@@ -45,6 +45,7 @@ pub fn issued_pair(config: &Config, username: &str, roles: &[&str], fresh: bool)
                 username,
                 roles: &roles,
                 sid: "AAAAAAAAAAAAAAAAAAAAAA",
+                amr: &[],
             },
             fresh,
             wristband_core::ids::now_secs(),
