@@ -186,6 +186,9 @@ WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
 
+stage "second factor from an independent TOTP implementation (pyotp)"
+.tools/venv/bin/python scripts/totp-with-pyotp.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
+
 stage "examples/own-function: a crate outside the workspace, tested and served beside the stack"
 # Built as a user's crate would be: its own Cargo.toml and lock, path dependencies on
 # shared/, its own target directory. Its unit tests, then its routes over HTTP through its

