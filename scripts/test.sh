@@ -181,7 +181,7 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
