@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, KeyInit as _, Mac};
+use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 
@@ -27,7 +27,7 @@ const RECOVERY_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// The HOTP value of `secret` at counter `step` (RFC 4226 §5.3), 6 digits.
 pub fn code_at(secret: &[u8], step: u64) -> u32 {
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret).expect("HMAC takes any key");
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(&step.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = usize::from(digest[digest.len() - 1] & 0x0f);
@@ -203,7 +203,7 @@ impl MfaKey {
     /// A sub-key for `purpose` (HMAC-SHA-256 of the purpose under the key): the cipher
     /// and the code hashes never share a key.
     fn derive(&self, purpose: &[u8]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("any key");
         mac.update(purpose);
         mac.finalize().into_bytes().into()
     }
@@ -216,7 +216,7 @@ impl MfaKey {
         getrandom::fill(&mut nonce).map_err(|e| BoxError::from(e.to_string()))?;
         let sealed = cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: secret,
                     aad: username.as_bytes(),
@@ -235,10 +235,11 @@ impl MfaKey {
             return Err(SealError);
         }
         let (nonce, ciphertext) = bytes.split_at(24);
+        let nonce = XNonce::try_from(nonce).map_err(|_| SealError)?;
         let cipher = XChaCha20Poly1305::new((&self.derive(b"wristband totp secret v1")).into());
         cipher
             .decrypt(
-                XNonce::from_slice(nonce),
+                &nonce,
                 Payload {
                     msg: ciphertext,
                     aad: username.as_bytes(),
@@ -252,7 +253,7 @@ impl MfaKey {
     /// searched for the codes.
     pub fn recovery_code_hash(&self, username: &str, code: &str) -> String {
         let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.derive(b"wristband recovery code v1"))
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.derive(b"wristband recovery code v1"))
                 .expect("any key");
         mac.update(username.as_bytes());
         mac.update(&[0]);
@@ -280,7 +281,11 @@ mod tests {
             (2_000_000_000, 69_279_037),
             (20_000_000_000, 65_353_130),
         ] {
-            assert_eq!(code_at(RFC_SEED, step_at(time)), eight_digits % 1_000_000, "T={time}");
+            assert_eq!(
+                code_at(RFC_SEED, step_at(time)),
+                eight_digits % 1_000_000,
+                "T={time}"
+            );
         }
     }
 
@@ -290,8 +295,14 @@ mod tests {
         let step = step_at(now);
         let code = |s: u64| format!("{:06}", code_at(RFC_SEED, s));
         assert_eq!(matching_step(RFC_SEED, &code(step), now), Some(step));
-        assert_eq!(matching_step(RFC_SEED, &code(step - 1), now), Some(step - 1));
-        assert_eq!(matching_step(RFC_SEED, &code(step + 1), now), Some(step + 1));
+        assert_eq!(
+            matching_step(RFC_SEED, &code(step - 1), now),
+            Some(step - 1)
+        );
+        assert_eq!(
+            matching_step(RFC_SEED, &code(step + 1), now),
+            Some(step + 1)
+        );
         assert_eq!(matching_step(RFC_SEED, &code(step + 2), now), None);
         assert_eq!(matching_step(RFC_SEED, &code(step - 2), now), None);
         for bad in ["", "12345", "1234567", "12345a", " 123456", "١٢٣٤٥٦"] {
@@ -326,11 +337,20 @@ mod tests {
             assert_eq!(code.len(), 11);
             assert_eq!(&code[5..6], "-");
             let normal = normalise_recovery_code(code).unwrap();
-            assert_eq!(normalise_recovery_code(&code.to_uppercase()), Some(normal.clone()));
+            assert_eq!(
+                normalise_recovery_code(&code.to_uppercase()),
+                Some(normal.clone())
+            );
             let spaced = format!(" {} {} ", &code[..5], &code[6..]);
             assert_eq!(normalise_recovery_code(&spaced), Some(normal));
         }
-        for bad in ["", "abcde-fghi", "abcde-fghijk", "abcde_fghij", "äbcde-fghij"] {
+        for bad in [
+            "",
+            "abcde-fghi",
+            "abcde-fghijk",
+            "abcde_fghij",
+            "äbcde-fghij",
+        ] {
             assert_eq!(normalise_recovery_code(bad), None, "{bad:?}");
         }
     }
@@ -344,7 +364,11 @@ mod tests {
         assert!(key.open("bob", &sealed).is_err(), "bound to the account");
         assert!(other.open("ann", &sealed).is_err(), "bound to the key");
         assert!(!sealed.contains(&base32(RFC_SEED)));
-        assert_ne!(key.seal("ann", RFC_SEED).unwrap(), sealed, "a fresh nonce each time");
+        assert_ne!(
+            key.seal("ann", RFC_SEED).unwrap(),
+            sealed,
+            "a fresh nonce each time"
+        );
         assert!(key.open("ann", "not base64!").is_err());
         assert!(key.open("ann", "AAAA").is_err());
         assert!(MfaKey::parse("short").is_none());
