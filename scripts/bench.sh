@@ -155,6 +155,9 @@ wb_stage "/password/forgot: the same time for an unknown, an unverified and a ve
 python3 bench/forgot.py "$WB" "http://127.0.0.1:$SES_PORT" --n 50 --json "$OUT/forgot.json" |
   tee "$OUT/forgot.txt"
 
+wb_stage "login with a second factor: both steps against a password-only login"
+python3 bench/mfa_login.py "$WB" --n 100 --json "$OUT/mfa-login.json" | tee "$OUT/mfa-login.txt"
+
 wb_stage "peak memory of the /protected instances"
 for pid in $(pgrep -f "target/release/protected$" || true); do
   awk -v pid="$pid" '/VmHWM/ {print pid, $2}' "/proc/$pid/status" 2>/dev/null || true
