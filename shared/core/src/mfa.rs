@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
-use hmac::{Hmac, KeyInit as _, Mac};
+use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 
@@ -27,7 +27,7 @@ const RECOVERY_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 /// The HOTP value of `secret` at counter `step` (RFC 4226 §5.3), 6 digits.
 pub fn code_at(secret: &[u8], step: u64) -> u32 {
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret).expect("HMAC takes any key");
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(&step.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = usize::from(digest[digest.len() - 1] & 0x0f);
@@ -203,7 +203,7 @@ impl MfaKey {
     /// A sub-key for `purpose` (HMAC-SHA-256 of the purpose under the key): the cipher
     /// and the code hashes never share a key.
     fn derive(&self, purpose: &[u8]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("any key");
         mac.update(purpose);
         mac.finalize().into_bytes().into()
     }
@@ -216,7 +216,7 @@ impl MfaKey {
         getrandom::fill(&mut nonce).map_err(|e| BoxError::from(e.to_string()))?;
         let sealed = cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: secret,
                     aad: username.as_bytes(),
@@ -235,10 +235,11 @@ impl MfaKey {
             return Err(SealError);
         }
         let (nonce, ciphertext) = bytes.split_at(24);
+        let nonce = XNonce::try_from(nonce).map_err(|_| SealError)?;
         let cipher = XChaCha20Poly1305::new((&self.derive(b"wristband totp secret v1")).into());
         cipher
             .decrypt(
-                XNonce::from_slice(nonce),
+                &nonce,
                 Payload {
                     msg: ciphertext,
                     aad: username.as_bytes(),
@@ -252,7 +253,7 @@ impl MfaKey {
     /// searched for the codes.
     pub fn recovery_code_hash(&self, username: &str, code: &str) -> String {
         let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.derive(b"wristband recovery code v1"))
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.derive(b"wristband recovery code v1"))
                 .expect("any key");
         mac.update(username.as_bytes());
         mac.update(&[0]);

@@ -395,6 +395,7 @@ mod tests {
                 username: &u,
                 roles: &r,
                 sid: &s,
+                amr: &[],
             },
             true,
             now,

@@ -10,8 +10,8 @@ use wristband_http::request::{client_info, query_param, Fields};
 use wristband_http::routes::{path_param, path_param_decoded};
 use wristband_http::{Reply, Request, Route, StatusCode};
 use wristband_services::services::{
-    account, admin, email, login, logout, logout_all, password, password_reset, refresh, register,
-    sessions, TokenResponse,
+    account, admin, email, login, login_mfa, logout, logout_all, mfa, password, password_reset,
+    refresh, register, sessions, TokenResponse,
 };
 use wristband_services::App;
 

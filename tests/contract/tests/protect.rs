@@ -250,6 +250,7 @@ async fn authorizer_allows_with_the_context(backend: Backend) {
                 sid: claims.sid,
                 jti: claims.jti,
                 roles: "admin,billing".to_owned(),
+                amr: "pwd".to_owned(),
                 fresh: true,
             }),
         }
