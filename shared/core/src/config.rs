@@ -737,8 +737,8 @@ pub(crate) mod tests {
         let c = config(&[("JWT_SECRET", SECRET), ("MFA_ENCRYPTION_KEY", key)]).unwrap();
         assert!(c.mfa_key().is_ok());
         assert!(!format!("{c:?}").contains(key));
-        let err = config(&[("JWT_SECRET", SECRET), ("MFA_ENCRYPTION_KEY", "c2hvcnQ=")])
-            .unwrap_err();
+        let err =
+            config(&[("JWT_SECRET", SECRET), ("MFA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
         assert!(!err.to_string().contains("c2hvcnQ"), "{err}");
     }
 

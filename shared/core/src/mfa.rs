@@ -281,7 +281,11 @@ mod tests {
             (2_000_000_000, 69_279_037),
             (20_000_000_000, 65_353_130),
         ] {
-            assert_eq!(code_at(RFC_SEED, step_at(time)), eight_digits % 1_000_000, "T={time}");
+            assert_eq!(
+                code_at(RFC_SEED, step_at(time)),
+                eight_digits % 1_000_000,
+                "T={time}"
+            );
         }
     }
 
@@ -291,8 +295,14 @@ mod tests {
         let step = step_at(now);
         let code = |s: u64| format!("{:06}", code_at(RFC_SEED, s));
         assert_eq!(matching_step(RFC_SEED, &code(step), now), Some(step));
-        assert_eq!(matching_step(RFC_SEED, &code(step - 1), now), Some(step - 1));
-        assert_eq!(matching_step(RFC_SEED, &code(step + 1), now), Some(step + 1));
+        assert_eq!(
+            matching_step(RFC_SEED, &code(step - 1), now),
+            Some(step - 1)
+        );
+        assert_eq!(
+            matching_step(RFC_SEED, &code(step + 1), now),
+            Some(step + 1)
+        );
         assert_eq!(matching_step(RFC_SEED, &code(step + 2), now), None);
         assert_eq!(matching_step(RFC_SEED, &code(step - 2), now), None);
         for bad in ["", "12345", "1234567", "12345a", " 123456", "١٢٣٤٥٦"] {
@@ -327,11 +337,20 @@ mod tests {
             assert_eq!(code.len(), 11);
             assert_eq!(&code[5..6], "-");
             let normal = normalise_recovery_code(code).unwrap();
-            assert_eq!(normalise_recovery_code(&code.to_uppercase()), Some(normal.clone()));
+            assert_eq!(
+                normalise_recovery_code(&code.to_uppercase()),
+                Some(normal.clone())
+            );
             let spaced = format!(" {} {} ", &code[..5], &code[6..]);
             assert_eq!(normalise_recovery_code(&spaced), Some(normal));
         }
-        for bad in ["", "abcde-fghi", "abcde-fghijk", "abcde_fghij", "äbcde-fghij"] {
+        for bad in [
+            "",
+            "abcde-fghi",
+            "abcde-fghijk",
+            "abcde_fghij",
+            "äbcde-fghij",
+        ] {
             assert_eq!(normalise_recovery_code(bad), None, "{bad:?}");
         }
     }
@@ -345,7 +364,11 @@ mod tests {
         assert!(key.open("bob", &sealed).is_err(), "bound to the account");
         assert!(other.open("ann", &sealed).is_err(), "bound to the key");
         assert!(!sealed.contains(&base32(RFC_SEED)));
-        assert_ne!(key.seal("ann", RFC_SEED).unwrap(), sealed, "a fresh nonce each time");
+        assert_ne!(
+            key.seal("ann", RFC_SEED).unwrap(),
+            sealed,
+            "a fresh nonce each time"
+        );
         assert!(key.open("ann", "not base64!").is_err());
         assert!(key.open("ann", "AAAA").is_err());
         assert!(MfaKey::parse("short").is_none());

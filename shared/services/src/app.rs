@@ -230,7 +230,9 @@ impl App {
     }
 
     pub fn mfa(&self) -> Result<&Arc<dyn MfaStore>, ApiError> {
-        self.mfa.as_ref().ok_or_else(|| missing("the second factor store"))
+        self.mfa
+            .as_ref()
+            .ok_or_else(|| missing("the second factor store"))
     }
 
     pub fn mfa_challenges(&self) -> Result<&Arc<dyn MfaChallengeStore>, ApiError> {

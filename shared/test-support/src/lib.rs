@@ -15,8 +15,9 @@ use wristband_core::{Authenticator, Config, TokenIssuer, TokenPair, TokenVerifie
 
 pub use errors::every_api_error;
 pub use memory::{
-    InMemoryLoginThrottle, InMemoryMfaChallenges, InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits,
-    InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions, InMemoryUsers,
+    InMemoryLoginThrottle, InMemoryMfaChallenges, InMemoryOneTimeTokens, InMemoryOutbox,
+    InMemoryRateLimits, InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions,
+    InMemoryUsers,
 };
 pub use requests::*;
 

@@ -10,9 +10,9 @@ use wristband_core::config::ThrottlePolicy;
 use wristband_core::mail::{Mail, Mailer};
 use wristband_core::store::{
     AccountStore, Created, EmailChange, FailureCount, LoginThrottleStore, MfaChallenge,
-    MfaChallengeStore, MfaStore, TotpFactor, MFA_MAX_FAILURES, OneTimeToken,
-    OneTimeTokenStore, Purpose, RateLimitStore, RevocationCheck, RevocationStore, Rotation,
-    SessionEnder, SessionRecord, SessionStore, ThrottleState, UserPage, UserRecord, UserStore,
+    MfaChallengeStore, MfaStore, OneTimeToken, OneTimeTokenStore, Purpose, RateLimitStore,
+    RevocationCheck, RevocationStore, Rotation, SessionEnder, SessionRecord, SessionStore,
+    ThrottleState, TotpFactor, UserPage, UserRecord, UserStore, MFA_MAX_FAILURES,
 };
 use wristband_core::{Claims, StoreError};
 

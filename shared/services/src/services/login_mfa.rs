@@ -78,5 +78,13 @@ pub async fn login_mfa(app: &App, input: Input) -> Result<TokenResponse, ApiErro
     if throttle.is_some() {
         app.throttle()?.reset(&key).await?;
     }
-    complete_login(app, &user, &[PWD, OTP, MFA], input.client, live_sessions, now).await
+    complete_login(
+        app,
+        &user,
+        &[PWD, OTP, MFA],
+        input.client,
+        live_sessions,
+        now,
+    )
+    .await
 }

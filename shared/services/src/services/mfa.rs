@@ -5,8 +5,8 @@ use serde::Serialize;
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
 use wristband_core::mfa::{
-    is_totp_code, matching_step, new_recovery_codes, new_secret, normalise_recovery_code,
-    otpauth_uri, base32, MfaKey,
+    base32, is_totp_code, matching_step, new_recovery_codes, new_secret, normalise_recovery_code,
+    otpauth_uri, MfaKey,
 };
 use wristband_core::store::UserRecord;
 use wristband_core::{ApiError, Claims};
@@ -124,7 +124,9 @@ pub async fn enrol(app: &App, access: Claims) -> Result<Enrolment, ApiError> {
     }
     let key = app.mfa_key()?;
     let secret = new_secret().map_err(ApiError::Internal)?;
-    let sealed = key.seal(&user.username, &secret).map_err(ApiError::Internal)?;
+    let sealed = key
+        .seal(&user.username, &secret)
+        .map_err(ApiError::Internal)?;
     if !app.mfa()?.set_pending_totp(&user.username, &sealed).await? {
         return Err(ApiError::invalid_request(
             "A TOTP factor is already active; remove it first (DELETE /mfa/totp)",
@@ -191,7 +193,9 @@ pub async fn confirm(app: &App, input: CodeInput) -> Result<RecoveryCodes, ApiEr
 pub async fn regenerate(app: &App, input: CodeInput) -> Result<RecoveryCodes, ApiError> {
     let user = account(app, &input.access).await?;
     if user.totp.is_none() {
-        return Err(ApiError::invalid_request("The account has no second factor"));
+        return Err(ApiError::invalid_request(
+            "The account has no second factor",
+        ));
     }
     if check_code(app, &user, &input.code, Accept::TotpOnly, now_secs())
         .await?
@@ -220,7 +224,9 @@ pub async fn regenerate(app: &App, input: CodeInput) -> Result<RecoveryCodes, Ap
 pub async fn remove(app: &App, input: CodeInput) -> Result<Message, ApiError> {
     let user = account(app, &input.access).await?;
     if user.totp.is_none() {
-        return Err(ApiError::invalid_request("The account has no second factor"));
+        return Err(ApiError::invalid_request(
+            "The account has no second factor",
+        ));
     }
     if check_code(app, &user, &input.code, Accept::TotpOrRecovery, now_secs())
         .await?
