@@ -142,6 +142,9 @@ stage "end-to-end setup: tables + build"
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 suffix="$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 export JWT_SECRET
+# The second factor's key for this run (login-mfa and mfa refuse to start without it).
+MFA_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+export MFA_ENCRYPTION_KEY
 export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
 # Mail goes to the emulator (SES's own variable: AWS_ENDPOINT_URL stays DynamoDB Local's);
 # the e2e tests read the links from its GET /store.
