@@ -196,6 +196,7 @@ function closeMfaPanels() {
   $("mfa-confirm-code").value = "";
   $("mfa-recovery").hidden = true;
   $("mfa-recovery-codes").replaceChildren();
+  $("mfa-output").textContent = "";
 }
 
 /**

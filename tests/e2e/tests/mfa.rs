@@ -323,6 +323,9 @@ async fn enrol_confirm_and_log_in_in_two_steps() {
     assert_mfa_failed(&(status, json), "an unknown mfa_token");
 }
 
+/// Two logins racing with one code. `cargo lambda watch` runs one instance per function
+/// (no `--concurrency`), so here the two meet in its queue; the conditional write that
+/// decides a real race is raced on DynamoDB Local in shared/dynamodb/tests/mfa.rs.
 #[tokio::test]
 async fn one_code_used_twice_at_once_logs_in_once() {
     let user = enrolled("mfa-race").await;
