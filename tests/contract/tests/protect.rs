@@ -38,6 +38,7 @@ async fn me_answers_the_callers_claims(backend: Backend) {
             "sid": claims.sid,
             "jti": claims.jti,
             "roles": [],
+            "amr": ["pwd"],
             "fresh": true,
             "exp": claims.exp,
         })
