@@ -13,7 +13,7 @@ use wristband_core::ApiError;
 use super::TokenResponse;
 use crate::app::App;
 use crate::services::login::{complete_login, throttled, MFA, OTP, PWD};
-use crate::services::mfa::{check_code, Accept};
+use crate::services::mfa::{candidate, spend, Accept};
 
 pub struct Input {
     pub mfa_token: String,
@@ -57,23 +57,33 @@ pub async fn login_mfa(app: &App, input: Input) -> Result<TokenResponse, ApiErro
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
-    if check_code(app, &user, &input.code, Accept::TotpOrRecovery, now)
-        .await?
-        .is_none()
-    {
-        app.mfa_challenges()?.record_failure(&hash).await?;
-        let counted = app
-            .throttle()?
-            .record_failure(&key, now_ms, &app.config.throttle)
-            .await?;
+    let candidate = candidate(app, &user, &input.code, Accept::TotpOrRecovery, now)?;
+    // A right code and the mfa_token are spent together (one round trip): of two logins
+    // racing with one code, or with one mfa_token, one gets tokens. A code replayed by
+    // the loser of such a race has spent its mfa_token too: it logs in again.
+    let spent = match &candidate {
+        Some(candidate) => {
+            let challenges = app.mfa_challenges()?;
+            let (proof, token_spent) = tokio::try_join!(spend(app, username, candidate), async {
+                Ok::<_, ApiError>(challenges.spend(&hash, now).await?)
+            })?;
+            if proof.is_some() && !token_spent {
+                return Err(failed(Some(username), "mfa_token"));
+            }
+            proof.is_some()
+        }
+        None => false,
+    };
+    if !spent {
+        let (_, counted) = tokio::try_join!(
+            app.mfa_challenges()?.record_failure(&hash),
+            app.throttle()?
+                .record_failure(&key, now_ms, &app.config.throttle),
+        )?;
         if let FailureCount::AlreadyBlocked { until_ms } = counted {
             return Err(throttled(username, until_ms, now_ms));
         }
         return Err(failed(Some(username), "invalid_code"));
-    }
-    // One login per mfa_token: of two completions racing, one gets tokens.
-    if !app.mfa_challenges()?.spend(&hash, now).await? {
-        return Err(failed(Some(username), "mfa_token"));
     }
     if throttle.is_some() {
         app.throttle()?.reset(&key).await?;

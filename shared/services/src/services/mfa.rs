@@ -28,17 +28,25 @@ pub enum Proof {
     RecoveryCode,
 }
 
-/// Checks `code` against the account's active factor and spends it: a TOTP code's time
-/// step moves the factor's last used step forward (a conditional write: once, also under
-/// concurrency), a recovery code leaves the set. `None` for a wrong, replayed or spent
-/// code, or an account without a factor.
-pub async fn check_code(
+/// A code that matches the account's factor, not yet spent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Candidate {
+    /// A TOTP code of this time step, later than the last one used.
+    Totp { step: u64 },
+    /// A recovery code, as stored.
+    RecoveryCode { hash: String },
+}
+
+/// What `code` would prove for the account's active factor, checked without a store:
+/// `None` for a wrong code, a TOTP code of a step already used, a recovery code already
+/// spent, the wrong kind of code, or an account without a factor.
+pub fn candidate(
     app: &App,
     user: &UserRecord,
     code: &str,
     accept: Accept,
     now: u64,
-) -> Result<Option<Proof>, ApiError> {
+) -> Result<Option<Candidate>, ApiError> {
     let Some(factor) = &user.totp else {
         return Ok(None);
     };
@@ -47,29 +55,58 @@ pub async fn check_code(
         let secret = key
             .open(&user.username, &factor.sealed_secret)
             .map_err(ApiError::internal)?;
-        let Some(step) = matching_step(&secret, code, now) else {
-            return Ok(None);
-        };
-        if step <= factor.last_step {
-            return Ok(None);
-        }
-        let used = app.mfa()?.use_totp_step(&user.username, step).await?;
-        return Ok(used.then_some(Proof::Totp));
+        return Ok(matching_step(&secret, code, now)
+            .filter(|step| *step > factor.last_step)
+            .map(|step| Candidate::Totp { step }));
     }
     if accept == Accept::TotpOnly {
         return Ok(None);
     }
-    let Some(normal) = normalise_recovery_code(code) else {
-        return Ok(None);
-    };
-    let hash = key.recovery_code_hash(&user.username, &normal);
-    if !app.mfa()?.use_recovery_code(&user.username, &hash).await? {
-        return Ok(None);
+    Ok(normalise_recovery_code(code)
+        .map(|normal| key.recovery_code_hash(&user.username, &normal))
+        // Unused as of the account's read: only a concurrent use can still beat it.
+        .filter(|hash| user.recovery_codes.contains(hash))
+        .map(|hash| Candidate::RecoveryCode { hash }))
+}
+
+/// Spends a candidate: a TOTP code's time step moves the factor's last used step forward
+/// (a conditional write: once, also under concurrency), a recovery code leaves the set.
+/// `None` when another use came first.
+pub async fn spend(
+    app: &App,
+    username: &str,
+    candidate: &Candidate,
+) -> Result<Option<Proof>, ApiError> {
+    match candidate {
+        Candidate::Totp { step } => {
+            let used = app.mfa()?.use_totp_step(username, *step).await?;
+            Ok(used.then_some(Proof::Totp))
+        }
+        Candidate::RecoveryCode { hash } => {
+            if !app.mfa()?.use_recovery_code(username, hash).await? {
+                return Ok(None);
+            }
+            audit::record(Event::RecoveryCodeUsed)
+                .username(username)
+                .emit();
+            Ok(Some(Proof::RecoveryCode))
+        }
     }
-    audit::record(Event::RecoveryCodeUsed)
-        .username(&user.username)
-        .emit();
-    Ok(Some(Proof::RecoveryCode))
+}
+
+/// Checks `code` against the account's active factor and spends it ([`candidate`], then
+/// [`spend`]). `None` for a wrong, replayed or spent code, or an account without a factor.
+pub async fn check_code(
+    app: &App,
+    user: &UserRecord,
+    code: &str,
+    accept: Accept,
+    now: u64,
+) -> Result<Option<Proof>, ApiError> {
+    match candidate(app, user, code, accept, now)? {
+        Some(candidate) => spend(app, &user.username, &candidate).await,
+        None => Ok(None),
+    }
 }
 
 /// The account of a verified token (a token of an account deleted since is refused).
