@@ -179,6 +179,19 @@ def main():
         add(f"\np50 spread: {fg['p50_spread'] * 100:.1f}% (target: within 10%); one answer for all.")
         add("")
 
+    path = os.path.join(run, "mfa-login.json")
+    if os.path.exists(path):
+        ml = json.load(open(path))
+        add(f"| login with a second factor, warm, interleaved (n={ml['n']} each) | p50 ms | p90 ms |")
+        add("|---|---:|---:|")
+        for kind, label in (("password_only", "password only: POST /login"),
+                            ("step_one", "step one: POST /login (401 mfa_required)"),
+                            ("step_two", "step two: POST /login/mfa (a recovery code)"),
+                            ("two_steps", "both steps")):
+            add(f"| {label} | {fmt(ml[kind]['p50_ms'], 1)} | {fmt(ml[kind]['p90_ms'], 1)} |")
+        add(f"\nboth steps / password only, p50: {fmt(ml['ratio_p50'])}x (target: at most 1.2x).")
+        add("")
+
     path = os.path.join(run, "revocation-read.json")
     if os.path.exists(path):
         rr = json.load(open(path))

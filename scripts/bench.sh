@@ -81,6 +81,10 @@ export APP_URL=http://localhost:9001 MAIL_FROM=no-reply@wristband.local
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_DYNAMODB
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients
+# The second factor's key (login-mfa and mfa refuse to start without it; also their cold
+# starts below).
+MFA_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+export MFA_ENCRYPTION_KEY
 # An introspection client for /oauth/introspect (bench/verifiers.py) and its cold start.
 export BENCH_CLIENT_ID=bench-service
 BENCH_CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
@@ -150,6 +154,9 @@ python3 bench/verifiers.py "$WB" --n "$N" --json "$OUT/verifiers.json" | tee "$O
 wb_stage "/password/forgot: the same time for an unknown, an unverified and a verified address"
 python3 bench/forgot.py "$WB" "http://127.0.0.1:$SES_PORT" --n 50 --json "$OUT/forgot.json" |
   tee "$OUT/forgot.txt"
+
+wb_stage "login with a second factor: both steps against a password-only login"
+python3 bench/mfa_login.py "$WB" --n 100 --json "$OUT/mfa-login.json" | tee "$OUT/mfa-login.txt"
 
 wb_stage "peak memory of the /protected instances"
 for pid in $(pgrep -f "target/release/protected$" || true); do

@@ -100,6 +100,23 @@ elif [ -z "${JWT_SECRET:-}" ]; then
 else
   wb_info "JWT_SECRET taken from the environment"
 fi
+if [ -z "${MFA_ENCRYPTION_KEY:-}" ]; then
+  # The second factor's key (32 random bytes, base64; login-mfa and mfa refuse to start
+  # without it), made once and kept in .local/ (mode 600, never printed): TOTP secrets
+  # sealed under it stay usable from one `make run` to the next.
+  mkdir -p "$ROOT/.local" && chmod 700 "$ROOT/.local"
+  mfa_key_file="$ROOT/.local/mfa-encryption-key"
+  if [ ! -s "$mfa_key_file" ]; then
+    (umask 077 && python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' >"$mfa_key_file")
+  fi
+  chmod 600 "$mfa_key_file"
+  MFA_ENCRYPTION_KEY="$(cat "$mfa_key_file")"
+  export MFA_ENCRYPTION_KEY
+  wb_info "MFA_ENCRYPTION_KEY not set: using the development key in .local/mfa-encryption-key (not printed)"
+else
+  export MFA_ENCRYPTION_KEY
+  wb_info "MFA_ENCRYPTION_KEY taken from the environment"
+fi
 if [ -z "${INTROSPECTION_CLIENTS:-}" ]; then
   # One development client for /oauth/introspect (RFC 7662): its secret kept in .local/
   # (mode 600, never printed), the function given only the secret's SHA-256.

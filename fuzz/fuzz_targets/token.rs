@@ -95,6 +95,7 @@ impl Key {
                 username: "alice",
                 roles: &roles,
                 sid: "sid-1",
+                amr: &[],
             };
             let pair = self.issuer.issue_token_pair(subject, true, now).unwrap();
             *valid = (now, pair.access_token);

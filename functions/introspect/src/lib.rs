@@ -47,6 +47,8 @@ pub struct Answer {
     pub token_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 impl Answer {
@@ -69,6 +71,7 @@ impl Answer {
             iss: Some(claims.iss),
             aud: Some(claims.aud),
             roles: Some(claims.roles),
+            amr: Some(claims.amr),
         }
     }
 }

@@ -19,7 +19,8 @@ fn main() -> Result<(), wristband_http::Error> {
             .with_users(db.users())
             .with_sessions(db.sessions())
             .with_session_ender(db.session_ender())
-            .with_login_throttle(db.login_throttle());
+            .with_login_throttle(db.login_throttle())
+            .with_mfa_challenges(db.mfa_challenges());
         serve(api::LOGIN_ROUTES, cors, app, |app, _, req| {
             wristband_endpoints::login(app, req)
         })

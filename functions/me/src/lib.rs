@@ -18,6 +18,7 @@ pub async fn handle(guard: &Guard, req: Request) -> Result<Reply, ApiError> {
         "sid": claims.sid,
         "jti": claims.jti,
         "roles": claims.roles,
+        "amr": claims.amr,
         "fresh": claims.is_fresh(),
         "exp": claims.exp,
     }))

@@ -55,6 +55,7 @@ fn tokens(c: &mut Criterion) {
         username: "alice",
         roles: &roles,
         sid: "AAAAAAAAAAAAAAAAAAAAAA",
+        amr: &[],
     };
     for (alg, config) in key_configs() {
         let issuer = TokenIssuer::new(&config).unwrap();

@@ -73,6 +73,18 @@ pub enum Event {
     ReauthenticationFailed,
     AccountDisabled,
     AccountEnabled,
+    /// `POST /mfa/totp`: a secret was given out, not active yet.
+    MfaEnrolmentStarted,
+    /// A TOTP factor was confirmed and is active.
+    MfaEnabled,
+    MfaDisabled,
+    RecoveryCodesRegenerated,
+    /// A right password for an account with a factor: an `mfa_token` was given out.
+    MfaRequired,
+    /// A wrong, replayed or expired code, or a dead `mfa_token` (`reason`).
+    MfaFailed,
+    /// A recovery code was spent (login or removal of the factor).
+    RecoveryCodeUsed,
     /// An administrator ended every session of an account.
     AdminLoggedOutUser,
 }
@@ -109,6 +121,13 @@ impl Event {
             Event::AccountDisabled => "account_disabled",
             Event::AccountEnabled => "account_enabled",
             Event::AdminLoggedOutUser => "admin_logged_out_user",
+            Event::MfaEnrolmentStarted => "mfa_enrolment_started",
+            Event::MfaEnabled => "mfa_enabled",
+            Event::MfaDisabled => "mfa_disabled",
+            Event::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Event::MfaRequired => "mfa_required",
+            Event::MfaFailed => "mfa_failed",
+            Event::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 }

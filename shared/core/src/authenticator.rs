@@ -19,6 +19,8 @@ pub struct Requirements {
     pub optional: bool,
     /// When not empty, the token must carry at least one of these roles.
     pub any_role: Vec<String>,
+    /// The login must have used a second factor (`mfa` in `amr`).
+    pub mfa: bool,
 }
 
 impl Default for Requirements {
@@ -35,6 +37,7 @@ impl Requirements {
             fresh: false,
             optional: false,
             any_role: Vec::new(),
+            mfa: false,
         }
     }
 
@@ -49,6 +52,13 @@ impl Requirements {
     /// Also require a fresh token (`fresh: true`, issued by `/login`).
     pub fn fresh(mut self) -> Self {
         self.fresh = true;
+        self
+    }
+
+    /// Also require a login with a second factor (`mfa` in `amr`): `403
+    /// insufficient_scope` without.
+    pub fn mfa(mut self) -> Self {
+        self.mfa = true;
         self
     }
 
@@ -117,6 +127,9 @@ impl Authenticator {
                 .iter()
                 .any(|r| requirements.any_role.contains(r))
         {
+            return Err(AuthError::MissingRole);
+        }
+        if requirements.mfa && !claims.has_mfa() {
             return Err(AuthError::MissingRole);
         }
         Ok(Some(claims))

@@ -53,6 +53,12 @@ pub enum ConfigError {
          `make run` sets local defaults"
     )]
     MissingMailSetting(&'static str),
+    #[error(
+        "MFA_ENCRYPTION_KEY is not set; the functions of the second factor need 32 random \
+         bytes in base64, e.g. `openssl rand -base64 32` (in AWS: a Secrets Manager secret, \
+         see template.yaml); `make run` generates one for you"
+    )]
+    MissingMfaKey,
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
         name: &'static str,
@@ -284,6 +290,9 @@ pub struct Config {
     pub token_location: TokenLocation,
     pub cookies: CookieSettings,
     pub mail: MailSettings,
+    /// `MFA_ENCRYPTION_KEY`: seals TOTP secrets and keys recovery-code hashes; only the
+    /// functions of the second factor ask for it ([`Config::mfa_key`]).
+    pub mfa_key: Option<crate::mfa::MfaKey>,
 }
 
 /// Accounts by email (API.md "Accounts and email").
@@ -362,6 +371,7 @@ impl std::fmt::Debug for Config {
             .field("throttle", &self.throttle)
             .field("token_location", &self.token_location)
             .field("mail", &self.mail)
+            .field("mfa_key", &self.mfa_key.as_ref().map(|_| "<redacted>"))
             .field("cookies", &self.cookies)
             .finish()
     }
@@ -515,8 +525,19 @@ impl Config {
             per_address_interval: Duration::from_secs(60),
         };
 
+        let mfa_key = match get("MFA_ENCRYPTION_KEY") {
+            None => None,
+            Some(v) => Some(crate::mfa::MfaKey::parse(&v).ok_or(ConfigError::Invalid {
+                name: "MFA_ENCRYPTION_KEY",
+                expected: "32 random bytes in base64 (openssl rand -base64 32)",
+                // Never echo key material, not even a wrong one.
+                value: format!("<{} characters>", v.len()),
+            })?),
+        };
+
         Ok(Self {
             mail,
+            mfa_key,
             jwt_algorithm,
             token_location,
             cookies: CookieSettings { same_site, secure },
@@ -550,6 +571,11 @@ impl Config {
 }
 
 impl Config {
+    /// `MFA_ENCRYPTION_KEY`, or the reason to refuse to start.
+    pub fn mfa_key(&self) -> Result<&crate::mfa::MfaKey, ConfigError> {
+        self.mfa_key.as_ref().ok_or(ConfigError::MissingMfaKey)
+    }
+
     /// The key tokens are signed with: the HS256 secret, or the EdDSA/ES256 private key.
     /// Only the functions that issue tokens (login, refresh) call this, once: for EdDSA and
     /// ES256 it parses the PEM and derives the public key. A function that also verifies
@@ -701,6 +727,19 @@ pub(crate) mod tests {
             c.mail.links(),
             Err(ConfigError::MissingMailSetting("APP_URL"))
         ));
+    }
+
+    #[test]
+    fn the_mfa_key_is_32_bytes_of_base64_and_never_echoed() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert!(matches!(c.mfa_key(), Err(ConfigError::MissingMfaKey)));
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let c = config(&[("JWT_SECRET", SECRET), ("MFA_ENCRYPTION_KEY", key)]).unwrap();
+        assert!(c.mfa_key().is_ok());
+        assert!(!format!("{c:?}").contains(key));
+        let err =
+            config(&[("JWT_SECRET", SECRET), ("MFA_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert!(!err.to_string().contains("c2hvcnQ"), "{err}");
     }
 
     #[test]

@@ -94,6 +94,16 @@ pub enum ApiError {
     InvalidCode,
     #[error("Email address is already taken")]
     EmailTaken,
+    /// The password was right and the account has a second factor: no tokens yet, the
+    /// body carries `mfa_token` and `methods` (API.md "Second factor").
+    #[error("Second factor required")]
+    MfaRequired {
+        mfa_token: String,
+        methods: Vec<&'static str>,
+    },
+    /// A wrong, replayed or expired second-factor code, or an unusable `mfa_token`.
+    #[error("Invalid authentication code")]
+    MfaFailed,
     /// A right password for an account an administrator disabled.
     #[error("Account disabled")]
     AccountDisabled,
@@ -147,6 +157,8 @@ impl ApiError {
         "username_taken",
         "too_many_attempts",
         "invalid_code",
+        "mfa_required",
+        "mfa_failed",
         "email_taken",
         "account_disabled",
         "service_unavailable",
@@ -180,6 +192,8 @@ impl ApiError {
             ApiError::UsernameTaken => "username_taken",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::InvalidCode => "invalid_code",
+            ApiError::MfaRequired { .. } => "mfa_required",
+            ApiError::MfaFailed => "mfa_failed",
             ApiError::EmailTaken => "email_taken",
             ApiError::AccountDisabled => "account_disabled",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
@@ -189,7 +203,12 @@ impl ApiError {
 
     /// The JSON body: `{"error", "message"}`. Internal details never reach it.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": self.code(), "message": self.to_string() })
+        let mut body = serde_json::json!({ "error": self.code(), "message": self.to_string() });
+        if let ApiError::MfaRequired { mfa_token, methods } = self {
+            body["mfa_token"] = mfa_token.as_str().into();
+            body["methods"] = methods.clone().into();
+        }
+        body
     }
 
     /// Logs what the operator needs (the whole source chain for server-side failures);

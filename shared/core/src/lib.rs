@@ -12,6 +12,7 @@ pub mod email;
 pub mod error;
 pub mod ids;
 pub mod mail;
+pub mod mfa;
 pub mod onetime;
 pub mod store;
 pub mod tokens;

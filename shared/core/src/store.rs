@@ -26,6 +26,23 @@ pub struct UserRecord {
     pub email_verified: bool,
     /// Disabled by an administrator: no login, no refresh.
     pub disabled: bool,
+    /// The account's second factor, once confirmed.
+    pub totp: Option<TotpFactor>,
+    /// A TOTP secret (sealed) given out by `POST /mfa/totp`, active once confirmed.
+    pub totp_pending: Option<String>,
+    /// The unused recovery codes, as [`crate::mfa::MfaKey::recovery_code_hash`] stores
+    /// them.
+    pub recovery_codes: Vec<String>,
+}
+
+/// An active TOTP factor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpFactor {
+    /// The secret, sealed with `MFA_ENCRYPTION_KEY` for this account.
+    pub sealed_secret: String,
+    /// The last time step whose code was accepted: a code is accepted once, and only for
+    /// a later step.
+    pub last_step: u64,
 }
 
 /// What [`UserStore::create`] did.
@@ -111,6 +128,64 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Option<UserRecord>, StoreError>;
     /// Up to `limit` users after `after` (exclusive), address claims left out.
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<UserPage, StoreError>;
+}
+
+/// The second factor's state on the users table. Every change is one conditional write:
+/// of concurrent uses of one code, one wins.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// Keeps `sealed` as the pending secret (replacing any pending one); `false` if there
+    /// is no such user or it has an active factor.
+    async fn set_pending_totp(&self, username: &str, sealed: &str) -> Result<bool, StoreError>;
+    /// Makes the pending secret `sealed` active with `step` as its last used step and
+    /// `recovery_hashes` as its recovery codes; `false` unless `sealed` is still pending
+    /// and no factor is active.
+    async fn activate_totp(
+        &self,
+        username: &str,
+        sealed: &str,
+        step: u64,
+        recovery_hashes: &[String],
+    ) -> Result<bool, StoreError>;
+    /// Records `step` as used: `true` only when the factor is active and `step` is later
+    /// than its last used step (a code is accepted once, also under concurrency).
+    async fn use_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError>;
+    /// Spends one recovery code: `true` only if `hash` was unused.
+    async fn use_recovery_code(&self, username: &str, hash: &str) -> Result<bool, StoreError>;
+    /// Replaces every recovery code; `false` without an active factor.
+    async fn replace_recovery_codes(
+        &self,
+        username: &str,
+        recovery_hashes: &[String],
+    ) -> Result<bool, StoreError>;
+    /// Removes the factor, its pending secret and its recovery codes.
+    async fn remove_totp(&self, username: &str) -> Result<(), StoreError>;
+}
+
+/// The `mfa_token` of a login waiting for its second step, stored under its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaChallenge {
+    pub username: String,
+    /// Epoch seconds; the item's TTL.
+    pub expires_at: u64,
+    /// Wrong codes so far.
+    pub failures: u32,
+}
+
+/// Wrong codes that kill an `mfa_token`.
+pub const MFA_MAX_FAILURES: u32 = 5;
+
+/// `mfa_token`s: five minutes, one login, dead after [`MFA_MAX_FAILURES`] wrong codes.
+#[async_trait]
+pub trait MfaChallengeStore: Send + Sync {
+    async fn create(&self, hash: &str, challenge: &MfaChallenge) -> Result<(), StoreError>;
+    /// The challenge if it is live: not expired, not spent, fewer than the maximum
+    /// failures.
+    async fn get(&self, hash: &str, now: u64) -> Result<Option<MfaChallenge>, StoreError>;
+    /// Counts a wrong code; the challenge dies at the maximum.
+    async fn record_failure(&self, hash: &str) -> Result<(), StoreError>;
+    /// Spends the challenge for a completed login: `true` once, for a live challenge.
+    async fn spend(&self, hash: &str, now: u64) -> Result<bool, StoreError>;
 }
 
 /// What an emailed link is for. Each has its own TTL, its own page and its own "newest

@@ -42,6 +42,10 @@ pub struct Claims {
     /// Extra claims from the user record.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// How the login was made (RFC 8176): `["pwd"]`, `["pwd", "otp", "mfa"]`, ...; kept by
+    /// `/refresh`. Empty on tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// Cookie mode only: the double-submit CSRF value bound to this token. A
     /// cookie-authenticated state-changing request must echo it in `X-CSRF-TOKEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,11 @@ pub struct Claims {
 impl Claims {
     pub fn is_fresh(&self) -> bool {
         self.fresh == Some(true)
+    }
+
+    /// Whether the login used a second factor (`mfa` in `amr`).
+    pub fn has_mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
     }
 }
 
@@ -69,6 +78,8 @@ pub struct Subject<'a> {
     pub username: &'a str,
     pub roles: &'a [String],
     pub sid: &'a str,
+    /// How the session's login was made (RFC 8176).
+    pub amr: &'a [String],
 }
 
 /// Mints tokens with the configured signing key (its `kid` and algorithm in the header).
@@ -159,6 +170,7 @@ impl TokenIssuer {
             fresh,
             sid: subject.sid.to_owned(),
             roles: subject.roles.to_vec(),
+            amr: subject.amr.to_vec(),
             csrf: if self.csrf { Some(random_id()?) } else { None },
         })
     }
@@ -383,6 +395,7 @@ mod tests {
                 username: &u,
                 roles: &r,
                 sid: &s,
+                amr: &[],
             },
             true,
             now,

@@ -54,6 +54,7 @@ fn pair(config: &Config) -> wristband_core::TokenPair {
                 username: "alice",
                 roles: &roles,
                 sid: "sid-1",
+                amr: &[],
             },
             true,
             now_secs(),

@@ -43,6 +43,7 @@ fn keys(alg: &str) -> Keys {
                 username: "alice",
                 roles: &roles,
                 sid: "sid-1",
+                amr: &[],
             },
             true,
             now_secs(),

@@ -15,12 +15,26 @@ pub const DISABLED: &str = "disabled";
 /// On an address claim item (key `email#<address>`): the username holding the address.
 pub const OWNER: &str = "owner";
 const EMAIL_CLAIM_PREFIX: &str = "email#";
+// users table, the second factor (absent on an account without one)
+/// The active TOTP secret, sealed with `MFA_ENCRYPTION_KEY` for the account (S).
+pub const TOTP_SECRET: &str = "totp_secret";
+/// The last TOTP time step whose code was accepted (N); written with TOTP_SECRET.
+pub const TOTP_LAST_STEP: &str = "totp_last_step";
+/// A sealed TOTP secret given out by enrolment, active once confirmed (S).
+pub const TOTP_PENDING: &str = "totp_pending";
+/// The unused recovery codes' hashes, a string set (SS): absent when there are none
+/// (DynamoDB has no empty set).
+pub const RECOVERY_CODES: &str = "recovery_codes";
+/// The random id of the last second-factor write, so that the SDK's retry of a write
+/// that had landed (and then fails its own condition) answers as the write did.
+pub const MFA_REQUEST: &str = "mfa_request";
 // revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
 // session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
 // the failed logins of a throttling key (username and source address), `ott#<hash>` for
 // an emailed link's token, `ottslot#<purpose>#<username>` for the hash of the one token
 // of that purpose the user may spend, `rate#<key>` (`ratehash#<sha-256>` for a long key)
-// for a mail rate limit's count.
+// for a mail rate limit's count, `mfa#<hash>` for a login's `mfa_token` (also USERNAME,
+// FAILURES and EXPIRES_AT).
 pub const JTI: &str = "jti";
 pub const EXPIRES_AT: &str = "expires_at";
 pub const REVOKED_BEFORE: &str = "revoked_before";
@@ -39,9 +53,11 @@ const RATE_KEY_PREFIX: &str = "rate#";
 const RATE_HASHED_KEY_PREFIX: &str = "ratehash#";
 /// On a rate limit item: uses counted in the window that ends at `expires_at`.
 pub const COUNT: &str = "count";
-/// On a rate limit item: the random id of the write that counted last, so that the SDK's
-/// retry of a write that had landed is not counted twice.
+/// On a rate limit item (and an `mfa_token`'s, for its failures): the random id of the
+/// write that counted last, so that the SDK's retry of a write that had landed is not
+/// counted twice.
 pub const LAST_REQUEST: &str = "last_request";
+const MFA_CHALLENGE_PREFIX: &str = "mfa#";
 /// Longest rate limit key stored as is; a longer one is stored as its SHA-256 (DynamoDB
 /// refuses keys over 2048 bytes with an error).
 pub const RATE_KEY_MAX: usize = 512;
@@ -128,6 +144,11 @@ pub fn one_time_slot_key(purpose: &str, username: &str) -> String {
     format!("{ONE_TIME_SLOT_PREFIX}{purpose}#{username}")
 }
 
+/// The revoked-tokens key of a login's `mfa_token`, by the token's hash.
+pub fn mfa_challenge_key(hash: &str) -> String {
+    format!("{MFA_CHALLENGE_PREFIX}{hash}")
+}
+
 /// The revoked-tokens key of a mail rate limit's count: `key` itself up to
 /// [`RATE_KEY_MAX`] bytes, else its SHA-256 (under a prefix of its own, so that no short
 /// key meets a hashed one).
@@ -199,5 +220,7 @@ mod tests {
             "ottslot#reset_password#alice"
         );
         assert!(!is_email_claim_key(&one_time_token_key("x")));
+        assert_eq!(mfa_challenge_key("ab12"), "mfa#ab12");
+        assert_ne!(mfa_challenge_key("x"), one_time_token_key("x"));
     }
 }

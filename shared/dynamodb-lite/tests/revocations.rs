@@ -72,6 +72,7 @@ fn claims(sub: &str, iat: u64) -> Claims {
         fresh: Some(true),
         sid: random_id().unwrap(),
         roles: vec![],
+        amr: vec![],
         csrf: None,
     }
 }

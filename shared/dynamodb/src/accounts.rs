@@ -29,39 +29,39 @@ use crate::store::{
 /// How often a transaction is tried again after losing to a concurrent write (the user
 /// changed meanwhile, or DynamoDB cancelled it for a conflict) before giving up with
 /// `Unavailable`.
-const TRANSACTION_ATTEMPTS: u32 = 5;
+pub(crate) const TRANSACTION_ATTEMPTS: u32 = 5;
 
 /// The wait before the next attempt after a lost race: 10 ms doubling.
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await;
 }
 
-fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(crate) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Other(Box::new(e))
 }
 
-fn contended(what: &str) -> StoreError {
+pub(crate) fn contended(what: &str) -> StoreError {
     StoreError::Unavailable(format!("{what}: lost to concurrent writes after retries").into())
 }
 
 /// A cancelled TransactWriteItems: why each of its items was (or was not) refused.
-struct Cancelled {
+pub(crate) struct Cancelled {
     reasons: Vec<CancellationReason>,
-    err: StoreError,
+    pub(crate) err: StoreError,
 }
 
 impl Cancelled {
     /// Whether item `i`'s condition failed.
-    fn failed(&self, i: usize) -> bool {
+    pub(crate) fn failed(&self, i: usize) -> bool {
         self.code(i) == Some("ConditionalCheckFailed")
     }
 
-    fn any_failed(&self) -> bool {
+    pub(crate) fn any_failed(&self) -> bool {
         (0..self.reasons.len()).any(|i| self.failed(i))
     }
 
     /// Cancelled for a concurrent transaction on one of the items: worth another try.
-    fn conflict(&self) -> bool {
+    pub(crate) fn conflict(&self) -> bool {
         !self.any_failed()
             && self
                 .reasons
@@ -77,7 +77,7 @@ impl Cancelled {
 /// Runs one TransactWriteItems. Its idempotency token is fresh for this call, so that
 /// the SDK's retry of an attempt that had landed succeeds (instead of failing its own
 /// conditions), and no other call, not even one with the same items, shares it.
-async fn transact(
+pub(crate) async fn transact(
     client: &Client,
     items: Vec<TransactWriteItem>,
 ) -> Result<Result<(), Cancelled>, StoreError> {

@@ -8,6 +8,7 @@
 mod accounts;
 pub mod aws;
 pub mod https;
+mod mfa;
 mod store;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use wristband_core::TableNames;
 use wristband_dynamodb_lite::Policy;
 
 pub use accounts::{DynamoDbOneTimeTokens, DynamoDbRateLimits};
+pub use mfa::DynamoDbMfaChallenges;
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
     DynamoDbSessions, DynamoDbUsers,
@@ -48,6 +50,20 @@ impl Tables {
     /// store as [`Tables::users`].
     pub fn accounts(&self) -> Arc<DynamoDbUsers> {
         self.users()
+    }
+
+    /// The second factor on the users table: the same store as [`Tables::users`].
+    pub fn mfa(&self) -> Arc<DynamoDbUsers> {
+        self.users()
+    }
+
+    /// `mfa_token`s of logins waiting for their second step (items in the revoked-tokens
+    /// table).
+    pub fn mfa_challenges(&self) -> Arc<DynamoDbMfaChallenges> {
+        Arc::new(DynamoDbMfaChallenges::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
     }
 
     /// Emailed links' tokens (items in the revoked-tokens table).

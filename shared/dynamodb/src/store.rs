@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
     contended_failure, Created, FailureCount, LoginThrottleStore, RevocationStore, Rotation,
-    SessionEnder, SessionRecord, SessionStore, ThrottleState, UserRecord, UserStore,
+    SessionEnder, SessionRecord, SessionStore, ThrottleState, TotpFactor, UserRecord, UserStore,
 };
 use wristband_core::StoreError;
 
@@ -150,7 +150,29 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
         email: get_s(item, EMAIL),
         email_verified: get_bool(item, EMAIL_VERIFIED),
         disabled: get_bool(item, DISABLED),
+        totp: get_s(item, TOTP_SECRET)
+            .map(|sealed_secret| {
+                Ok::<_, StoreError>(TotpFactor {
+                    sealed_secret,
+                    last_step: get_n(item, TOTP_LAST_STEP)
+                        .ok_or_else(|| malformed("TOTP secret without its last step"))?,
+                })
+            })
+            .transpose()?,
+        totp_pending: get_s(item, TOTP_PENDING),
+        recovery_codes: get_string_set(item, RECOVERY_CODES),
     })
+}
+
+/// A string set's members, sorted (a set has no order); absent is empty.
+pub(crate) fn get_string_set(item: &Item, name: &str) -> Vec<String> {
+    let mut members = item
+        .get(name)
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    members.sort();
+    members
 }
 
 fn get_bool(item: &Item, name: &str) -> bool {

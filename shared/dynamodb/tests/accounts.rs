@@ -68,6 +68,9 @@ fn user(username: &str, email: Option<&str>) -> UserRecord {
         email: email.map(str::to_owned),
         email_verified: false,
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     }
 }
 

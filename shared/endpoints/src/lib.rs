@@ -10,8 +10,8 @@ use wristband_http::request::{client_info, query_param, Fields};
 use wristband_http::routes::{path_param, path_param_decoded};
 use wristband_http::{Reply, Request, Route, StatusCode};
 use wristband_services::services::{
-    account, admin, email, login, logout, logout_all, password, password_reset, refresh, register,
-    sessions, TokenResponse,
+    account, admin, email, login, login_mfa, logout, logout_all, mfa, password, password_reset,
+    refresh, register, sessions, TokenResponse,
 };
 use wristband_services::App;
 
@@ -219,5 +219,37 @@ pub async fn admin(app: &App, route: &Route, req: Request) -> Result<Reply, ApiE
             Ok(Reply::no_content())
         }
         _ => Err(ApiError::NotFound("No such path")),
+    }
+}
+
+/// `POST /login/mfa`: the second step of a login.
+pub async fn login_mfa(app: &App, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    let input = login_mfa::Input {
+        mfa_token: required(&fields, "mfa_token")?,
+        code: required(&fields, "code")?,
+        client: client_info(&req)?,
+    };
+    token_reply(app, login_mfa::login_mfa(app, input).await?)
+}
+
+/// `POST /mfa/totp`, `POST /mfa/totp/confirm`, `POST /mfa/recovery-codes`, `DELETE
+/// /mfa/totp`: fresh access tokens only.
+pub async fn mfa(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let access = claims(app, &req, &Requirements::access().fresh()).await?;
+    if *route == api::MFA_TOTP {
+        return Reply::ok(mfa::enrol(app, access).await?);
+    }
+    let fields = Fields::from_request(&req)?;
+    let input = mfa::CodeInput {
+        access,
+        code: required(&fields, "code")?,
+    };
+    if *route == api::MFA_TOTP_CONFIRM {
+        Reply::ok(mfa::confirm(app, input).await?)
+    } else if *route == api::MFA_RECOVERY_CODES {
+        Reply::ok(mfa::regenerate(app, input).await?)
+    } else {
+        Reply::ok(mfa::remove(app, input).await?)
     }
 }

@@ -20,6 +20,11 @@ pub const JWKS: Route = Route::get("/.well-known/jwks.json");
 pub const OPENID_CONFIGURATION: Route = Route::get("/.well-known/openid-configuration");
 pub const INTROSPECT: Route = Route::post("/oauth/introspect");
 pub const REVOKE: Route = Route::post("/oauth/revoke");
+pub const LOGIN_MFA: Route = Route::post("/login/mfa");
+pub const MFA_TOTP: Route = Route::post("/mfa/totp");
+pub const MFA_TOTP_CONFIRM: Route = Route::post("/mfa/totp/confirm");
+pub const MFA_RECOVERY_CODES: Route = Route::post("/mfa/recovery-codes");
+pub const MFA_TOTP_DELETE: Route = Route::delete("/mfa/totp");
 pub const GET_ACCOUNT: Route = Route::get("/account");
 pub const DELETE_ACCOUNT: Route = Route::delete("/account");
 pub const EMAIL_VERIFICATION: Route = Route::post("/email/verification");
@@ -54,6 +59,13 @@ pub const PASSWORD_ROUTES: &[Route] = &[PASSWORD];
 pub const JWKS_ROUTES: &[Route] = &[JWKS, OPENID_CONFIGURATION];
 pub const INTROSPECT_ROUTES: &[Route] = &[INTROSPECT];
 pub const REVOKE_ROUTES: &[Route] = &[REVOKE];
+pub const LOGIN_MFA_ROUTES: &[Route] = &[LOGIN_MFA];
+pub const MFA_ROUTES: &[Route] = &[
+    MFA_TOTP,
+    MFA_TOTP_CONFIRM,
+    MFA_RECOVERY_CODES,
+    MFA_TOTP_DELETE,
+];
 pub const ACCOUNT_ROUTES: &[Route] = &[GET_ACCOUNT, DELETE_ACCOUNT];
 pub const EMAIL_ROUTES: &[Route] = &[EMAIL_VERIFICATION, EMAIL_VERIFY, CHANGE_EMAIL];
 pub const PASSWORD_RESET_ROUTES: &[Route] = &[PASSWORD_FORGOT, PASSWORD_RESET];
@@ -84,6 +96,8 @@ pub const FUNCTIONS: &[Function] = &[
     function("account", ACCOUNT_ROUTES),
     function("email", EMAIL_ROUTES),
     function("password-reset", PASSWORD_RESET_ROUTES),
+    function("login-mfa", LOGIN_MFA_ROUTES),
+    function("mfa", MFA_ROUTES),
 ];
 
 /// Serves every other path (API Gateway's `$default` route): 404 `not_found`.

@@ -128,6 +128,8 @@ pub struct AuthorizerContext {
     pub jti: String,
     /// Comma-separated (context values must be strings, numbers or booleans).
     pub roles: String,
+    /// How the login was made (RFC 8176), comma-separated like `roles`: `pwd,otp,mfa`.
+    pub amr: String,
     pub fresh: bool,
 }
 
@@ -145,6 +147,7 @@ impl SimpleResponse {
             context: Some(AuthorizerContext {
                 fresh: claims.is_fresh(),
                 roles: claims.roles.join(","),
+                amr: claims.amr.join(","),
                 sub: claims.sub,
                 sid: claims.sid,
                 jti: claims.jti,

@@ -24,7 +24,9 @@ impl ErrorResponse for ApiError {
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
-            | ApiError::FreshTokenRequired => StatusCode::UNAUTHORIZED,
+            | ApiError::FreshTokenRequired
+            | ApiError::MfaRequired { .. }
+            | ApiError::MfaFailed => StatusCode::UNAUTHORIZED,
             ApiError::InsufficientRole | ApiError::CsrfFailed | ApiError::AccountDisabled => {
                 StatusCode::FORBIDDEN
             }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use wristband_core::mail::Mailer;
 use wristband_core::store::{
-    AccountStore, LoginThrottleStore, OneTimeTokenStore, RateLimitStore, RevocationCheck,
-    RevocationStore, SessionEnder, SessionStore, UserStore,
+    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore,
+    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
@@ -38,6 +38,8 @@ pub struct App {
     one_time_tokens: Option<Arc<dyn OneTimeTokenStore>>,
     rate_limits: Option<Arc<dyn RateLimitStore>>,
     mailer: Option<Arc<dyn Mailer>>,
+    mfa: Option<Arc<dyn MfaStore>>,
+    mfa_challenges: Option<Arc<dyn MfaChallengeStore>>,
 }
 
 fn missing(what: &'static str) -> ApiError {
@@ -61,6 +63,8 @@ impl App {
             one_time_tokens: None,
             rate_limits: None,
             mailer: None,
+            mfa: None,
+            mfa_challenges: None,
         }
     }
 
@@ -143,6 +147,18 @@ impl App {
         self
     }
 
+    /// The second factor's state on the users table.
+    pub fn with_mfa(mut self, mfa: Arc<dyn MfaStore>) -> Self {
+        self.mfa = Some(mfa);
+        self
+    }
+
+    /// `mfa_token`s of logins waiting for their second step.
+    pub fn with_mfa_challenges(mut self, challenges: Arc<dyn MfaChallengeStore>) -> Self {
+        self.mfa_challenges = Some(challenges);
+        self
+    }
+
     /// The signing side.
     pub fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
         self.issuer.as_ref().ok_or_else(|| missing("a signing key"))
@@ -211,5 +227,22 @@ impl App {
 
     pub fn mailer(&self) -> Result<&Arc<dyn Mailer>, ApiError> {
         self.mailer.as_ref().ok_or_else(|| missing("a mailer"))
+    }
+
+    pub fn mfa(&self) -> Result<&Arc<dyn MfaStore>, ApiError> {
+        self.mfa
+            .as_ref()
+            .ok_or_else(|| missing("the second factor store"))
+    }
+
+    pub fn mfa_challenges(&self) -> Result<&Arc<dyn MfaChallengeStore>, ApiError> {
+        self.mfa_challenges
+            .as_ref()
+            .ok_or_else(|| missing("the mfa_token store"))
+    }
+
+    /// `MFA_ENCRYPTION_KEY` (checked at start by the functions that need it).
+    pub fn mfa_key(&self) -> Result<&wristband_core::mfa::MfaKey, ApiError> {
+        self.config.mfa_key().map_err(ApiError::internal)
     }
 }

@@ -27,6 +27,11 @@ pub fn every_api_error() -> Vec<ApiError> {
             retry_after_secs: 1,
         },
         ApiError::InvalidCode,
+        ApiError::MfaRequired {
+            mfa_token: "x".into(),
+            methods: vec!["totp"],
+        },
+        ApiError::MfaFailed,
         ApiError::EmailTaken,
         ApiError::AccountDisabled,
         ApiError::ServiceUnavailable(StoreError::Unavailable("x".into())),
@@ -50,6 +55,8 @@ pub fn every_api_error() -> Vec<ApiError> {
             | ApiError::UsernameTaken
             | ApiError::TooManyAttempts { .. }
             | ApiError::InvalidCode
+            | ApiError::MfaRequired { .. }
+            | ApiError::MfaFailed
             | ApiError::EmailTaken
             | ApiError::AccountDisabled
             | ApiError::ServiceUnavailable(_)

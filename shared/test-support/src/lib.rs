@@ -15,8 +15,9 @@ use wristband_core::{Authenticator, Config, TokenIssuer, TokenPair, TokenVerifie
 
 pub use errors::every_api_error;
 pub use memory::{
-    InMemoryLoginThrottle, InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits,
-    InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions, InMemoryUsers,
+    InMemoryLoginThrottle, InMemoryMfaChallenges, InMemoryOneTimeTokens, InMemoryOutbox,
+    InMemoryRateLimits, InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions,
+    InMemoryUsers,
 };
 pub use requests::*;
 
@@ -45,6 +46,7 @@ pub fn issued_pair(config: &Config, username: &str, roles: &[&str], fresh: bool)
                 username,
                 roles: &roles,
                 sid: "AAAAAAAAAAAAAAAAAAAAAA",
+                amr: &[],
             },
             fresh,
             wristband_core::ids::now_secs(),

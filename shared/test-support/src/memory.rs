@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use wristband_core::config::ThrottlePolicy;
 use wristband_core::mail::{Mail, Mailer};
 use wristband_core::store::{
-    AccountStore, Created, EmailChange, FailureCount, LoginThrottleStore, OneTimeToken,
-    OneTimeTokenStore, Purpose, RateLimitStore, RevocationCheck, RevocationStore, Rotation,
-    SessionEnder, SessionRecord, SessionStore, ThrottleState, UserPage, UserRecord, UserStore,
+    AccountStore, Created, EmailChange, FailureCount, LoginThrottleStore, MfaChallenge,
+    MfaChallengeStore, MfaStore, OneTimeToken, OneTimeTokenStore, Purpose, RateLimitStore,
+    RevocationCheck, RevocationStore, Rotation, SessionEnder, SessionRecord, SessionStore,
+    ThrottleState, TotpFactor, UserPage, UserRecord, UserStore, MFA_MAX_FAILURES,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -175,6 +176,133 @@ impl AccountStore for InMemoryUsers {
 
 /// (username, purpose) -> the hash of the one token of that purpose that may be spent.
 type CurrentTokens = HashMap<(String, Purpose), String>;
+
+#[async_trait]
+impl MfaStore for InMemoryUsers {
+    async fn set_pending_totp(&self, username: &str, sealed: &str) -> Result<bool, StoreError> {
+        Ok(match lock(&self.inner).users.get_mut(username) {
+            Some(user) if user.totp.is_none() => {
+                user.totp_pending = Some(sealed.to_owned());
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn activate_totp(
+        &self,
+        username: &str,
+        sealed: &str,
+        step: u64,
+        recovery_hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        Ok(match lock(&self.inner).users.get_mut(username) {
+            Some(user) if user.totp.is_none() && user.totp_pending.as_deref() == Some(sealed) => {
+                user.totp_pending = None;
+                user.totp = Some(TotpFactor {
+                    sealed_secret: sealed.to_owned(),
+                    last_step: step,
+                });
+                user.recovery_codes = recovery_hashes.to_vec();
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn use_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError> {
+        Ok(
+            match lock(&self.inner)
+                .users
+                .get_mut(username)
+                .and_then(|u| u.totp.as_mut())
+            {
+                Some(factor) if factor.last_step < step => {
+                    factor.last_step = step;
+                    true
+                }
+                _ => false,
+            },
+        )
+    }
+
+    async fn use_recovery_code(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
+        Ok(match lock(&self.inner).users.get_mut(username) {
+            Some(user) => {
+                let before = user.recovery_codes.len();
+                user.recovery_codes.retain(|h| h != hash);
+                user.recovery_codes.len() < before
+            }
+            None => false,
+        })
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        username: &str,
+        recovery_hashes: &[String],
+    ) -> Result<bool, StoreError> {
+        Ok(match lock(&self.inner).users.get_mut(username) {
+            Some(user) if user.totp.is_some() => {
+                user.recovery_codes = recovery_hashes.to_vec();
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn remove_totp(&self, username: &str) -> Result<(), StoreError> {
+        if let Some(user) = lock(&self.inner).users.get_mut(username) {
+            user.totp = None;
+            user.totp_pending = None;
+            user.recovery_codes.clear();
+        }
+        Ok(())
+    }
+}
+
+/// `mfa_token`s: hash -> challenge.
+#[derive(Default)]
+pub struct InMemoryMfaChallenges {
+    challenges: Mutex<HashMap<String, MfaChallenge>>,
+}
+
+#[async_trait]
+impl MfaChallengeStore for InMemoryMfaChallenges {
+    async fn create(&self, hash: &str, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        lock(&self.challenges).insert(hash.to_owned(), challenge.clone());
+        Ok(())
+    }
+
+    async fn get(&self, hash: &str, now: u64) -> Result<Option<MfaChallenge>, StoreError> {
+        Ok(lock(&self.challenges)
+            .get(hash)
+            .filter(|c| c.expires_at > now && c.failures < MFA_MAX_FAILURES)
+            .cloned())
+    }
+
+    async fn record_failure(&self, hash: &str) -> Result<(), StoreError> {
+        let mut challenges = lock(&self.challenges);
+        if let Some(challenge) = challenges.get_mut(hash) {
+            challenge.failures += 1;
+            if challenge.failures >= MFA_MAX_FAILURES {
+                challenges.remove(hash);
+            }
+        }
+        Ok(())
+    }
+
+    async fn spend(&self, hash: &str, now: u64) -> Result<bool, StoreError> {
+        let mut challenges = lock(&self.challenges);
+        let live = challenges
+            .get(hash)
+            .is_some_and(|c| c.expires_at > now && c.failures < MFA_MAX_FAILURES);
+        if live {
+            challenges.remove(hash);
+        }
+        Ok(live)
+    }
+}
 
 /// Link tokens: hash -> token, and the current hash per (username, purpose).
 #[derive(Default)]

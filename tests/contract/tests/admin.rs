@@ -55,6 +55,9 @@ fn record(username: &str) -> UserRecord {
         email: None,
         email_verified: false,
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     }
 }
 

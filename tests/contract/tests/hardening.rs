@@ -194,6 +194,9 @@ fn user_record(username: &str, creation_id: &str) -> UserRecord {
         email: None,
         email_verified: false,
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     }
 }
 

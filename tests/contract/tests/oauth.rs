@@ -112,6 +112,7 @@ async fn access_and_refresh_tokens_are_active_with_their_claims(backend: Backend
             "aud": access.aud,
             "token_type": "access",
             "roles": [],
+            "amr": ["pwd"],
         })
     );
     let refresh = h.claims(&tokens.refresh, TokenType::Refresh);

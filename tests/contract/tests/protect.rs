@@ -38,6 +38,7 @@ async fn me_answers_the_callers_claims(backend: Backend) {
             "sid": claims.sid,
             "jti": claims.jti,
             "roles": [],
+            "amr": ["pwd"],
             "fresh": true,
             "exp": claims.exp,
         })
@@ -250,6 +251,7 @@ async fn authorizer_allows_with_the_context(backend: Backend) {
                 sid: claims.sid,
                 jti: claims.jti,
                 roles: "admin,billing".to_owned(),
+                amr: "pwd".to_owned(),
                 fresh: true,
             }),
         }

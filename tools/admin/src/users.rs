@@ -287,6 +287,9 @@ mod tests {
                 email: email.map(str::to_owned),
                 email_verified: false,
                 disabled: false,
+                totp: None,
+                totp_pending: None,
+                recovery_codes: Vec::new(),
             })
             .await
             .unwrap();

@@ -62,6 +62,9 @@ async fn roles_are_listed_added_removed_and_set() {
         email: None,
         email_verified: false,
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     };
     assert_eq!(
         users.create(&user).await.unwrap(),
@@ -155,6 +158,9 @@ fn record(username: &str, email: Option<&str>) -> UserRecord {
         email: email.map(str::to_owned),
         email_verified: email.is_some(),
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     }
 }
 

@@ -32,7 +32,11 @@ impl AccountView {
             email_verified: user.email_verified,
             created_at: user.created_at,
             roles: user.roles.clone(),
-            mfa: Vec::new(),
+            mfa: if user.totp.is_some() {
+                vec!["totp"]
+            } else {
+                Vec::new()
+            },
             passkeys: 0,
         }
     }

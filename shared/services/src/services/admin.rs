@@ -202,6 +202,9 @@ mod tests {
             email: email.map(str::to_owned),
             email_verified: email.is_some(),
             disabled: false,
+            totp: None,
+            totp_pending: None,
+            recovery_codes: Vec::new(),
         }
     }
 
@@ -228,6 +231,7 @@ mod tests {
                         username,
                         roles: &[],
                         sid: &sid,
+                        amr: &[],
                     },
                     true,
                     now,

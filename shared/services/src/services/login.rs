@@ -4,7 +4,10 @@
 
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::{now_millis, random_id};
-use wristband_core::store::{throttle_key, ClientInfo, FailureCount, SessionRecord};
+use wristband_core::onetime::new_token;
+use wristband_core::store::{
+    throttle_key, ClientInfo, FailureCount, MfaChallenge, SessionRecord, UserRecord,
+};
 use wristband_core::tokens::Subject;
 use wristband_core::ApiError;
 
@@ -24,7 +27,7 @@ fn retry_after_secs(until_ms: u64, now_ms: u64) -> u64 {
     until_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
 }
 
-fn throttled(username: &str, until_ms: u64, now_ms: u64) -> ApiError {
+pub(crate) fn throttled(username: &str, until_ms: u64, now_ms: u64) -> ApiError {
     let retry_after_secs = retry_after_secs(until_ms, now_ms);
     audit::record(Event::LoginThrottled)
         .username(username)
@@ -104,9 +107,6 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             return Err(ApiError::InvalidCredentials);
         }
     };
-    if let (Some(key), Some(_)) = (&key, throttle) {
-        app.throttle()?.reset(key).await?;
-    }
     if user.disabled {
         audit::record(Event::LoginFailed)
             .username(&user.username)
@@ -114,12 +114,61 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             .emit();
         return Err(ApiError::AccountDisabled);
     }
+    if user.totp.is_some() {
+        // The second step decides; a right password alone resets no throttling count.
+        return Err(mfa_required(app, &user.username, now).await?);
+    }
+    if let (Some(key), Some(_)) = (&key, throttle) {
+        app.throttle()?.reset(key).await?;
+    }
+    complete_login(app, &user, &[PWD], input.client, live_sessions, now).await
+}
 
+/// `amr` values (RFC 8176).
+pub const PWD: &str = "pwd";
+pub const OTP: &str = "otp";
+pub const MFA: &str = "mfa";
+
+/// How long an `mfa_token` lives.
+pub const MFA_TOKEN_SECS: u64 = 300;
+
+/// The `401 mfa_required` of a right password on an account with a factor: a new
+/// `mfa_token` (stored as its hash) and the methods the second step takes.
+async fn mfa_required(app: &App, username: &str, now: u64) -> Result<ApiError, ApiError> {
+    let token = new_token().map_err(ApiError::Internal)?;
+    app.mfa_challenges()?
+        .create(
+            &token.hash,
+            &MfaChallenge {
+                username: username.to_owned(),
+                expires_at: now + MFA_TOKEN_SECS,
+                failures: 0,
+            },
+        )
+        .await?;
+    audit::record(Event::MfaRequired).username(username).emit();
+    Ok(ApiError::MfaRequired {
+        mfa_token: token.token,
+        methods: vec!["totp", "recovery_code"],
+    })
+}
+
+/// The end of every login: room under the session cap, a new session, a fresh token pair
+/// carrying `amr`.
+pub(crate) async fn complete_login(
+    app: &App,
+    user: &UserRecord,
+    amr: &[&str],
+    client: ClientInfo,
+    live_sessions: Vec<SessionRecord>,
+    now: u64,
+) -> Result<TokenResponse, ApiError> {
     // Make room before any token exists: an eviction that fails fails the login (503),
     // and a login never fails after handing out tokens.
     evict_least_recently_used(app, &user.username, live_sessions).await?;
 
     let sid = random_id().map_err(ApiError::Internal)?;
+    let amr: Vec<String> = amr.iter().map(|m| (*m).to_owned()).collect();
     let pair = app
         .issuer()?
         .issue_token_pair(
@@ -127,6 +176,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
                 username: &user.username,
                 roles: &user.roles,
                 sid: &sid,
+                amr: &amr,
             },
             true,
             now,
@@ -139,14 +189,15 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
             created_at: now,
             last_refreshed_at: now,
             expires_at: pair.refresh.exp,
-            user_agent: input.client.user_agent,
-            source_ip: input.client.source_ip,
+            user_agent: client.user_agent,
+            source_ip: client.source_ip,
             refresh_jti: pair.refresh.jti.clone(),
         })
         .await?;
     audit::record(Event::LoginSucceeded)
         .username(&user.username)
         .sid(&sid)
+        .flag("mfa", amr.iter().any(|m| m == MFA))
         .emit();
     TokenResponse::new(app, pair)
 }

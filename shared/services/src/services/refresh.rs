@@ -35,6 +35,8 @@ pub async fn refresh(app: &App, input: Input) -> Result<TokenResponse, ApiError>
                 username: &claims.sub,
                 roles: &user.roles,
                 sid: &claims.sid,
+                // The login's `amr` stays with its session.
+                amr: &claims.amr,
             },
             false,
             now,

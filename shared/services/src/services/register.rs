@@ -53,6 +53,9 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         email,
         email_verified: false,
         disabled: false,
+        totp: None,
+        totp_pending: None,
+        recovery_codes: Vec::new(),
     };
     match app.users()?.create(&user).await? {
         Created::Created => {}

@@ -15,8 +15,8 @@ use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
 use wristband_core::mail::Mail;
 use wristband_core::store::{
-    AccountStore, LoginThrottleStore, OneTimeTokenStore, RateLimitStore, RevocationCheck,
-    RevocationStore, SessionEnder, SessionStore, UserStore,
+    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore,
+    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
 };
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
@@ -25,9 +25,9 @@ use wristband_http::routes::path_param_of;
 use wristband_http::{api, respond, ApiError, Cors, Guard, Reply, Route};
 use wristband_services::App;
 use wristband_test_support::{
-    bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryOneTimeTokens,
-    InMemoryOutbox, InMemoryRateLimits, InMemoryRevokedTokens, InMemorySessionEnder,
-    InMemorySessions, InMemoryUsers,
+    bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryMfaChallenges,
+    InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits, InMemoryRevokedTokens,
+    InMemorySessionEnder, InMemorySessions, InMemoryUsers,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +96,7 @@ impl Backend {
         // Every test's requests come from one source address (and, on DynamoDB Local,
         // share one table): the per-address limit is tested on its own.
         config.mail.mail_per_ip_per_hour = 1_000_000;
+        config.mfa_key = wristband_core::mfa::MfaKey::parse(TEST_MFA_KEY);
         adjust(&mut config);
         let outbox = Arc::<InMemoryOutbox>::default();
         let harness = match self {
@@ -118,6 +119,9 @@ impl Backend {
         Harness { outbox, ..harness }
     }
 }
+
+/// `MFA_ENCRYPTION_KEY` of the tests (32 bytes, base64).
+pub const TEST_MFA_KEY: &str = "dGVzdCBtZmEga2V5IHRlc3QgbWZhIGtleSB0ZXN0IG0=";
 
 /// `APP_URL` of the tests: links start with it.
 pub const TEST_APP_URL: &str = "https://app.wristband.test";
@@ -210,7 +214,7 @@ impl Resp {
         assert_eq!(self.status, status, "{self:?}");
         assert_eq!(self.error(), code, "{self:?}");
         assert!(!self.message().is_empty(), "{self:?}");
-        if status == 401 && code != "invalid_credentials" {
+        if status == 401 && !matches!(code, "invalid_credentials" | "mfa_required" | "mfa_failed") {
             let expected = if code == "missing_token" {
                 "Bearer"
             } else {
@@ -236,7 +240,9 @@ pub fn in_memory_app(config: Config, outbox: Arc<InMemoryOutbox>) -> App {
         config,
         Stores {
             users: users.clone(),
-            accounts: users,
+            accounts: users.clone(),
+            mfa: users,
+            mfa_challenges: Arc::<InMemoryMfaChallenges>::default(),
             check: revocations.clone(),
             revocations: revocations.clone(),
             sessions: sessions.clone(),
@@ -263,6 +269,8 @@ pub fn dynamodb_app(
         Stores {
             users: db.users(),
             accounts: db.accounts(),
+            mfa: db.mfa(),
+            mfa_challenges: db.mfa_challenges(),
             check,
             revocations: db.revoked_tokens(),
             sessions: db.sessions(),
@@ -280,6 +288,8 @@ pub fn dynamodb_app(
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub accounts: Arc<dyn AccountStore>,
+    pub mfa: Arc<dyn MfaStore>,
+    pub mfa_challenges: Arc<dyn MfaChallengeStore>,
     pub check: Arc<dyn RevocationCheck>,
     pub revocations: Arc<dyn RevocationStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -301,6 +311,8 @@ pub fn full_app(config: Config, stores: Stores) -> App {
         .with_password_hasher()
         .with_users(stores.users)
         .with_accounts(stores.accounts)
+        .with_mfa(stores.mfa)
+        .with_mfa_challenges(stores.mfa_challenges)
         .with_sessions(stores.sessions)
         .with_session_ender(stores.ender)
         .with_login_throttle(stores.throttle)
@@ -418,6 +430,8 @@ impl Harness {
             "introspect" => introspect::handle(&self.introspection, req).await,
             "revoke" => revoke::handle(&self.revocation, req).await,
             "account" => wristband_endpoints::account(app, route, req).await,
+            "login-mfa" => wristband_endpoints::login_mfa(app, req).await,
+            "mfa" => wristband_endpoints::mfa(app, route, req).await,
             "email" => wristband_endpoints::email(app, route, req).await,
             "password-reset" => wristband_endpoints::password_reset(app, route, req).await,
             "admin" => wristband_endpoints::admin(app, route, req).await,
