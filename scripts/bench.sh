@@ -26,6 +26,8 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 N="${BENCH_N:-2000}"
 WRK_SECONDS="${BENCH_WRK_SECONDS:-5}"
 OUT="$ROOT/target/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+# Where cargo puts what it builds (a shared CARGO_TARGET_DIR, or the workspace's target/).
+CARGO_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 mkdir -p "$OUT"
 WATCH_PGID=""
 PEER_PGID=""
@@ -159,7 +161,7 @@ wb_stage "login with a second factor: both steps against a password-only login"
 python3 bench/mfa_login.py "$WB" --n 100 --json "$OUT/mfa-login.json" | tee "$OUT/mfa-login.txt"
 
 wb_stage "peak memory of the /protected instances"
-for pid in $(pgrep -f "target/release/protected$" || true); do
+for pid in $(pgrep -f "$CARGO_TARGET/release/protected$" || true); do
   awk -v pid="$pid" '/VmHWM/ {print pid, $2}' "/proc/$pid/status" 2>/dev/null || true
 done >"$OUT/protected-vmhwm-kib.txt"
 cat "$OUT/protected-vmhwm-kib.txt"
@@ -167,12 +169,12 @@ wb_kill_group "$WATCH_PGID" 10
 WATCH_PGID=""
 
 wb_stage "cold start: release binary via a minimal Lambda Runtime API"
-python3 bench/coldstart.py target/release/protected --runs 10 --json "$OUT/coldstart-wristband.json"
+python3 bench/coldstart.py "$CARGO_TARGET/release/protected" --runs 10 --json "$OUT/coldstart-wristband.json"
 for fn in functions/*/; do
   fn="$(basename "$fn")"
   event=()
   [ "$fn" = authorizer ] && event=(--event events/authorizer-missing-token.json)
-  python3 bench/coldstart.py "target/release/$fn" --runs 10 "${event[@]}" \
+  python3 bench/coldstart.py "$CARGO_TARGET/release/$fn" --runs 10 "${event[@]}" \
     --json "$OUT/coldstart-fn-$fn.json"
 done | tee "$OUT/coldstart-functions.txt"
 
@@ -194,7 +196,7 @@ if [ "${BENCH_ZIPS:-1}" = "1" ]; then
     { tail -n 30 "$OUT/zip-build.log"; wb_die "arm64 build failed"; }
   for fn in functions/*/; do
     fn="$(basename "$fn")"
-    stat -c "%n %s" "target/lambda/$fn/bootstrap.zip"
+    stat -c "%n %s" "$CARGO_TARGET/lambda/$fn/bootstrap.zip"
   done | tee "$OUT/zip-sizes.txt"
 fi
 

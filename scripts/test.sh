@@ -20,6 +20,8 @@ source "$ROOT/scripts/ses-local.sh"
 export CI="${CI:-true}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# Where cargo puts what it builds (a shared CARGO_TARGET_DIR, or the workspace's target/).
+CARGO_TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 RUN_ID="$(date +%s)-$$"
 LOG_DIR="$ROOT/target/test-logs/$RUN_ID"
 mkdir -p "$LOG_DIR"
@@ -220,7 +222,7 @@ until wb_http_status GET "http://127.0.0.1:$OWN_PORT/orders" 60 >/dev/null; do
   sleep 1
 done
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_OWN_FUNCTION_URL="http://127.0.0.1:$OWN_PORT" \
-  WRISTBAND_ADMIN="$ROOT/target/debug/wristband-admin" \
+  WRISTBAND_ADMIN="$CARGO_TARGET/debug/wristband-admin" \
   cargo test -p wristband-e2e --test own_function 2>&1 | tee -a "$LOG_DIR/tests.log"
 wb_kill_group "$OWN_PGID" 10
 OWN_PGID=""
@@ -262,7 +264,7 @@ for alg in EdDSA ES256; do
   (
     export JWT_ALGORITHM="$alg" JWT_KID="e2e-$alg" JWT_PRIVATE_KEY="$(cat "$key_file")"
     unset JWT_SECRET
-    JWT_PUBLIC_KEYS="$(target/debug/wristband-admin keys jwks)"
+    JWT_PUBLIC_KEYS="$("$CARGO_TARGET/debug/wristband-admin" keys jwks)"
     export JWT_PUBLIC_KEYS
     port="$(wb_free_port)"
     wb_spawn "$LOG_DIR/watch-$alg.pid" "$LOG_DIR/watch-$alg.log" \
