@@ -87,6 +87,11 @@ pub enum Event {
     RecoveryCodeUsed,
     /// An administrator ended every session of an account.
     AdminLoggedOutUser,
+    /// A passkey was registered to an account.
+    PasskeyRegistered,
+    /// A registration's credential was refused (`reason`).
+    PasskeyRegistrationFailed,
+    PasskeyRemoved,
 }
 
 impl Event {
@@ -128,6 +133,9 @@ impl Event {
             Event::MfaRequired => "mfa_required",
             Event::MfaFailed => "mfa_failed",
             Event::RecoveryCodeUsed => "recovery_code_used",
+            Event::PasskeyRegistered => "passkey_registered",
+            Event::PasskeyRegistrationFailed => "passkey_registration_failed",
+            Event::PasskeyRemoved => "passkey_removed",
         }
     }
 }

@@ -59,6 +59,12 @@ pub enum ConfigError {
          see template.yaml); `make run` generates one for you"
     )]
     MissingMfaKey,
+    #[error(
+        "WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS are not set; the passkey functions need the \
+         relying party id (the site's domain, e.g. example.com) and the origins pages call \
+         from (e.g. https://app.example.com); `make run` sets local defaults"
+    )]
+    MissingWebauthn,
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
         name: &'static str,
@@ -293,6 +299,9 @@ pub struct Config {
     /// `MFA_ENCRYPTION_KEY`: seals TOTP secrets and keys recovery-code hashes; only the
     /// functions of the second factor ask for it ([`Config::mfa_key`]).
     pub mfa_key: Option<crate::mfa::MfaKey>,
+    /// `WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`, `WEBAUTHN_RP_NAME`: only the passkey
+    /// functions ask for them ([`Config::relying_party`]).
+    pub relying_party: Option<crate::webauthn::RelyingParty>,
 }
 
 /// Accounts by email (API.md "Accounts and email").
@@ -372,6 +381,7 @@ impl std::fmt::Debug for Config {
             .field("token_location", &self.token_location)
             .field("mail", &self.mail)
             .field("mfa_key", &self.mfa_key.as_ref().map(|_| "<redacted>"))
+            .field("relying_party", &self.relying_party)
             .field("cookies", &self.cookies)
             .finish()
     }
@@ -535,9 +545,21 @@ impl Config {
             })?),
         };
 
+        let relying_party = match (get("WEBAUTHN_RP_ID"), get("WEBAUTHN_ORIGINS")) {
+            (Some(id), Some(origins)) => Some(parse_relying_party(
+                &id,
+                &origins,
+                &text("WEBAUTHN_RP_NAME", "wristband"),
+            )?),
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::MissingWebauthn),
+            (None, Some(_)) => return Err(ConfigError::MissingWebauthn),
+        };
+
         Ok(Self {
             mail,
             mfa_key,
+            relying_party,
             jwt_algorithm,
             token_location,
             cookies: CookieSettings { same_site, secure },
@@ -570,7 +592,63 @@ impl Config {
     }
 }
 
+/// `WEBAUTHN_RP_ID` is a registrable domain (no scheme, port or path); every origin of
+/// `WEBAUTHN_ORIGINS` (comma-separated) is `https://` on that domain or a subdomain of it,
+/// or `http://localhost[:port]` for local runs (browsers allow WebAuthn there).
+fn parse_relying_party(
+    id: &str,
+    origins: &str,
+    name: &str,
+) -> Result<crate::webauthn::RelyingParty, ConfigError> {
+    let id = id.trim().to_ascii_lowercase();
+    let id_ok = !id.is_empty()
+        && id.len() <= 253
+        && id
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !id_ok {
+        return Err(ConfigError::Invalid {
+            name: "WEBAUTHN_RP_ID",
+            expected: "a domain name such as example.com (no scheme, port or path)",
+            value: id,
+        });
+    }
+    let mut list = Vec::new();
+    for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://").filter(|_| id == "localhost"))
+            .map(|rest| rest.split(':').next().unwrap_or(""));
+        let ok = !origin.ends_with('/')
+            && host.is_some_and(|h| h == id || h.ends_with(&format!(".{id}")));
+        if !ok {
+            return Err(ConfigError::Invalid {
+                name: "WEBAUTHN_ORIGINS",
+                expected: "comma-separated origins on WEBAUTHN_RP_ID's domain, such as \
+                           https://app.example.com (http:// only for localhost), no trailing /",
+                value: origin.to_owned(),
+            });
+        }
+        list.push(origin.to_owned());
+    }
+    if list.is_empty() {
+        return Err(ConfigError::MissingWebauthn);
+    }
+    Ok(crate::webauthn::RelyingParty {
+        id,
+        name: name.to_owned(),
+        origins: list,
+    })
+}
+
 impl Config {
+    /// `WEBAUTHN_RP_ID` and `WEBAUTHN_ORIGINS`, or the reason to refuse to start.
+    pub fn relying_party(&self) -> Result<&crate::webauthn::RelyingParty, ConfigError> {
+        self.relying_party
+            .as_ref()
+            .ok_or(ConfigError::MissingWebauthn)
+    }
+
     /// `MFA_ENCRYPTION_KEY`, or the reason to refuse to start.
     pub fn mfa_key(&self) -> Result<&crate::mfa::MfaKey, ConfigError> {
         self.mfa_key.as_ref().ok_or(ConfigError::MissingMfaKey)
@@ -726,6 +804,60 @@ pub(crate) mod tests {
         assert!(matches!(
             c.mail.links(),
             Err(ConfigError::MissingMailSetting("APP_URL"))
+        ));
+    }
+
+    #[test]
+    fn the_relying_party_is_a_domain_and_its_origins() {
+        let c = config(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert!(matches!(
+            c.relying_party(),
+            Err(ConfigError::MissingWebauthn)
+        ));
+        let c = config(&[
+            ("JWT_SECRET", SECRET),
+            ("WEBAUTHN_RP_ID", "Example.com"),
+            (
+                "WEBAUTHN_ORIGINS",
+                "https://example.com, https://app.example.com:8443",
+            ),
+        ])
+        .unwrap();
+        let rp = c.relying_party().unwrap();
+        assert_eq!(rp.id, "example.com");
+        assert_eq!(rp.name, "wristband");
+        assert_eq!(rp.origins.len(), 2);
+        let local = config(&[
+            ("JWT_SECRET", SECRET),
+            ("WEBAUTHN_RP_ID", "localhost"),
+            ("WEBAUTHN_ORIGINS", "http://localhost:9000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            local.relying_party().unwrap().origins,
+            ["http://localhost:9000"]
+        );
+        for (id, origins) in [
+            ("https://example.com", "https://example.com"),
+            ("example.com", "http://example.com"),
+            ("example.com", "https://evil.com"),
+            ("example.com", "https://notexample.com"),
+            ("example.com", "https://example.com/"),
+        ] {
+            let err = config(&[
+                ("JWT_SECRET", SECRET),
+                ("WEBAUTHN_RP_ID", id),
+                ("WEBAUTHN_ORIGINS", origins),
+            ])
+            .err();
+            assert!(
+                matches!(err, Some(ConfigError::Invalid { .. })),
+                "{id} {origins}"
+            );
+        }
+        assert!(matches!(
+            config(&[("JWT_SECRET", SECRET), ("WEBAUTHN_RP_ID", "example.com")]),
+            Err(ConfigError::MissingWebauthn)
         ));
     }
 

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod authenticator;
+pub mod cbor;
 pub mod config;
 pub mod email;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod mfa;
 pub mod onetime;
 pub mod store;
 pub mod tokens;
+pub mod webauthn;
 
 pub use authenticator::{Authenticator, Requirements};
 pub use config::{Config, ConfigError, CookieSettings, SameSite, TableNames, TokenLocation};

@@ -33,6 +33,8 @@ pub struct UserRecord {
     /// The unused recovery codes, as [`crate::mfa::MfaKey::recovery_code_hash`] stores
     /// them.
     pub recovery_codes: Vec<String>,
+    /// The credential ids (base64url) of the account's passkeys.
+    pub passkeys: Vec<String>,
 }
 
 /// An active TOTP factor.
@@ -43,6 +45,116 @@ pub struct TotpFactor {
     /// The last time step whose code was accepted: a code is accepted once, and only for
     /// a later step.
     pub last_step: u64,
+}
+
+/// A registered passkey (WebAuthn credential).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url without padding: the API's `id`.
+    pub credential_id: String,
+    /// The account it signs in to.
+    pub username: String,
+    pub name: String,
+    pub created_at: u64,
+    pub last_used_at: Option<u64>,
+    /// COSE algorithm (-7 ES256, -8 EdDSA) and the raw public key
+    /// ([`crate::webauthn::PublicKey`]).
+    pub algorithm: i64,
+    pub public_key: Vec<u8>,
+    /// The authenticator's signature counter as last seen.
+    pub sign_count: u32,
+    /// The WebAuthn user handle given at registration (base64url).
+    pub user_handle: String,
+    pub transports: Vec<String>,
+}
+
+/// Passkeys an account may hold.
+pub const MAX_PASSKEYS_PER_USER: usize = 20;
+
+/// What [`PasskeyStore::create`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasskeyCreated {
+    Created,
+    /// The credential id is registered already (to this or another account).
+    CredentialTaken,
+    /// The account holds [`MAX_PASSKEYS_PER_USER`] passkeys.
+    TooMany,
+    /// The account is gone.
+    NoAccount,
+}
+
+/// Passkeys: one item per credential (found by its id at login) and the account's list.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Registers a credential: unique across accounts, at most
+    /// [`MAX_PASSKEYS_PER_USER`] per account.
+    async fn create(&self, passkey: &PasskeyRecord) -> Result<PasskeyCreated, StoreError>;
+    async fn get(&self, credential_id: &str) -> Result<Option<PasskeyRecord>, StoreError>;
+    /// The account's passkeys, oldest first.
+    async fn list(&self, username: &str) -> Result<Vec<PasskeyRecord>, StoreError>;
+    /// Removes one of the account's passkeys; `false` when it has none of that id.
+    async fn delete(&self, username: &str, credential_id: &str) -> Result<bool, StoreError>;
+    /// Stores a login's counter and time, only if the stored counter is still `from`:
+    /// `false` when another login moved it first.
+    async fn record_use(
+        &self,
+        credential_id: &str,
+        from: u32,
+        to: u32,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What a WebAuthn challenge was issued for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebauthnPurpose {
+    Registration,
+    Login,
+}
+
+impl WebauthnPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebauthnPurpose::Registration => "registration",
+            WebauthnPurpose::Login => "login",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "registration" => Some(WebauthnPurpose::Registration),
+            "login" => Some(WebauthnPurpose::Login),
+            _ => None,
+        }
+    }
+}
+
+/// A challenge given out by passkey options, kept until spent or expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebauthnChallenge {
+    pub purpose: WebauthnPurpose,
+    /// The challenge's bytes, base64url.
+    pub challenge: String,
+    /// Registration: the account it was given to, and the user handle offered.
+    pub username: Option<String>,
+    pub user_handle: Option<String>,
+    pub expires_at: u64,
+}
+
+/// WebAuthn challenges, stored under a hash (of the challenge for registration, of the
+/// `challenge_id` for login), each spent once.
+#[async_trait]
+pub trait WebauthnChallengeStore: Send + Sync {
+    async fn create(&self, hash: &str, challenge: &WebauthnChallenge) -> Result<(), StoreError>;
+    /// Takes the challenge if it is live, of `purpose` and (for registration) of
+    /// `username`: of two takers one gets it. Anything else leaves it as it was.
+    async fn take(
+        &self,
+        hash: &str,
+        purpose: WebauthnPurpose,
+        username: Option<&str>,
+        now: u64,
+    ) -> Result<Option<WebauthnChallenge>, StoreError>;
 }
 
 /// What [`UserStore::create`] did.

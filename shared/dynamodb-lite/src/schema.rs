@@ -28,13 +28,30 @@ pub const RECOVERY_CODES: &str = "recovery_codes";
 /// The random id of the last second-factor write, so that the SDK's retry of a write
 /// that had landed (and then fails its own condition) answers as the write did.
 pub const MFA_REQUEST: &str = "mfa_request";
+// users table, passkeys
+/// On a user: the credential ids (base64url) of its passkeys, a string set (SS), absent
+/// when there are none.
+pub const PASSKEYS: &str = "passkeys";
+/// A passkey's item (key `passkey#<sha-256 of the credential id>`, so that the longest
+/// credential ids stay far below DynamoDB's key limit) holds OWNER, CREATED_AT and these.
+const PASSKEY_PREFIX: &str = "passkey#";
+pub const CREDENTIAL_ID: &str = "credential_id";
+pub const NAME: &str = "name";
+pub const LAST_USED_AT: &str = "last_used_at";
+/// COSE algorithm (N) and raw public key (B) of a passkey.
+pub const ALGORITHM: &str = "algorithm";
+pub const PUBLIC_KEY: &str = "public_key";
+pub const SIGN_COUNT: &str = "sign_count";
+pub const USER_HANDLE: &str = "user_handle";
+pub const TRANSPORTS: &str = "transports";
 // revoked tokens table: key `jti` holds a token id as is, `sid#<sid>` for an ended
 // session, `user#<username>` for a "logged out everywhere" cutoff, `throttle#<key>` for
 // the failed logins of a throttling key (username and source address), `ott#<hash>` for
 // an emailed link's token, `ottslot#<purpose>#<username>` for the hash of the one token
 // of that purpose the user may spend, `rate#<key>` (`ratehash#<sha-256>` for a long key)
 // for a mail rate limit's count, `mfa#<hash>` for a login's `mfa_token` (also USERNAME,
-// FAILURES and EXPIRES_AT).
+// FAILURES and EXPIRES_AT), `webauthn#<hash>` for a passkey challenge (PURPOSE,
+// CHALLENGE, EXPIRES_AT; USERNAME and USER_HANDLE for a registration's).
 pub const JTI: &str = "jti";
 pub const EXPIRES_AT: &str = "expires_at";
 pub const REVOKED_BEFORE: &str = "revoked_before";
@@ -58,6 +75,9 @@ pub const COUNT: &str = "count";
 /// counted twice.
 pub const LAST_REQUEST: &str = "last_request";
 const MFA_CHALLENGE_PREFIX: &str = "mfa#";
+const WEBAUTHN_CHALLENGE_PREFIX: &str = "webauthn#";
+/// On a passkey challenge: the challenge's bytes, base64url.
+pub const CHALLENGE: &str = "challenge";
 /// Longest rate limit key stored as is; a longer one is stored as its SHA-256 (DynamoDB
 /// refuses keys over 2048 bytes with an error).
 pub const RATE_KEY_MAX: usize = 512;
@@ -110,6 +130,29 @@ pub const TABLES: [TableDef; 3] = [USERS_TABLE, REVOKED_TOKENS_TABLE, SESSIONS_T
 /// never meets a user's key).
 pub fn email_claim_key(email: &str) -> String {
     format!("{EMAIL_CLAIM_PREFIX}{email}")
+}
+
+/// The users-table key of a passkey, by its credential id (base64url).
+pub fn passkey_key(credential_id: &str) -> String {
+    let digest = Sha256::digest(credential_id.as_bytes());
+    let mut out = String::with_capacity(PASSKEY_PREFIX.len() + 64);
+    out.push_str(PASSKEY_PREFIX);
+    for byte in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    out
+}
+
+/// Whether a users-table key is a user's (not an address claim or a passkey: those keys
+/// hold `#`, which no username does).
+pub fn is_user_key(key: &str) -> bool {
+    !key.contains('#')
+}
+
+/// The revoked-tokens key of a passkey challenge, by its hash.
+pub fn webauthn_challenge_key(hash: &str) -> String {
+    format!("{WEBAUTHN_CHALLENGE_PREFIX}{hash}")
 }
 
 /// Whether a users-table key is an address claim rather than a user.
@@ -222,5 +265,11 @@ mod tests {
         assert!(!is_email_claim_key(&one_time_token_key("x")));
         assert_eq!(mfa_challenge_key("ab12"), "mfa#ab12");
         assert_ne!(mfa_challenge_key("x"), one_time_token_key("x"));
+        assert_eq!(webauthn_challenge_key("ab12"), "webauthn#ab12");
+        let passkey = passkey_key(&"A".repeat(1400));
+        assert_eq!(passkey.len(), "passkey#".len() + 64);
+        assert!(!is_user_key(&passkey));
+        assert!(!is_user_key(&email_claim_key("a@example.com")));
+        assert!(is_user_key("alice"));
     }
 }

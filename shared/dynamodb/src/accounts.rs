@@ -206,20 +206,47 @@ impl DynamoDbUsers {
     /// write and the user must be read again.
     async fn try_delete(&self, user: &UserRecord) -> Result<Option<bool>, StoreError> {
         let (condition, seen) = unchanged_user(user.email.as_deref());
+        // The passkeys go with the user: the condition holds the set as read, so a passkey
+        // registered meanwhile makes this attempt fail and the next one delete it too.
+        let passkeys_condition = if user.passkeys.is_empty() {
+            "attribute_not_exists(#p)"
+        } else {
+            "#p = :passkeys"
+        };
         let mut delete = Delete::builder()
             .table_name(&self.table)
             .key(USERNAME, s(&user.username))
-            .condition_expression(condition)
+            .condition_expression(format!("{condition} AND {passkeys_condition}"))
             .expression_attribute_names("#u", USERNAME)
-            .expression_attribute_names("#e", EMAIL);
+            .expression_attribute_names("#e", EMAIL)
+            .expression_attribute_names("#p", PASSKEYS);
         if let Some(seen) = seen {
             delete = delete.expression_attribute_values(":seen", seen);
+        }
+        if !user.passkeys.is_empty() {
+            delete = delete.expression_attribute_values(
+                ":passkeys",
+                AttributeValue::Ss(user.passkeys.clone()),
+            );
         }
         let mut items = vec![TransactWriteItem::builder()
             .delete(delete.build().map_err(built)?)
             .build()];
         if let Some(email) = &user.email {
             items.push(delete_claim(&self.table, email, &user.username)?);
+        }
+        for id in &user.passkeys {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .key(USERNAME, s(passkey_key(id)))
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build(),
+            );
         }
         match transact(&self.client, items).await? {
             Ok(()) => Ok(Some(true)),
@@ -252,7 +279,7 @@ impl AccountStore for DynamoDbUsers {
     }
 
     async fn mark_email_verified(&self, username: &str, email: &str) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let result = self
@@ -313,7 +340,7 @@ impl AccountStore for DynamoDbUsers {
         username: &str,
         disabled: bool,
     ) -> Result<Option<UserRecord>, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(None);
         }
         let result = self
@@ -365,7 +392,8 @@ impl AccountStore for DynamoDbUsers {
             let mut items = out.items().iter();
             for item in items.by_ref() {
                 let key = get_s(item, USERNAME).ok_or_else(|| malformed("no username"))?;
-                if is_email_claim_key(&key) {
+                if !is_user_key(&key) {
+                    // Address claims and passkeys share the table.
                     continue;
                 }
                 users.push(user_from_item(item)?);

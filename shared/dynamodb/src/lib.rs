@@ -9,6 +9,7 @@ mod accounts;
 pub mod aws;
 pub mod https;
 mod mfa;
+mod passkeys;
 mod store;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use wristband_dynamodb_lite::Policy;
 
 pub use accounts::{DynamoDbOneTimeTokens, DynamoDbRateLimits};
 pub use mfa::DynamoDbMfaChallenges;
+pub use passkeys::DynamoDbWebauthnChallenges;
 pub use store::{
     ensure_tables, DynamoDbLoginThrottle, DynamoDbRevokedTokens, DynamoDbSessionEnder,
     DynamoDbSessions, DynamoDbUsers,
@@ -61,6 +63,19 @@ impl Tables {
     /// table).
     pub fn mfa_challenges(&self) -> Arc<DynamoDbMfaChallenges> {
         Arc::new(DynamoDbMfaChallenges::new(
+            self.client.clone(),
+            &self.names.revoked_tokens,
+        ))
+    }
+
+    /// Passkeys on the users table: the same store as [`Tables::users`].
+    pub fn passkeys(&self) -> Arc<DynamoDbUsers> {
+        self.users()
+    }
+
+    /// Passkey challenges (items in the revoked-tokens table).
+    pub fn webauthn_challenges(&self) -> Arc<DynamoDbWebauthnChallenges> {
+        Arc::new(DynamoDbWebauthnChallenges::new(
             self.client.clone(),
             &self.names.revoked_tokens,
         ))

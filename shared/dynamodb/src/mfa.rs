@@ -78,7 +78,7 @@ async fn applied(update: UpdateItemFluentBuilder, request: &str) -> Result<bool,
 #[async_trait]
 impl MfaStore for DynamoDbUsers {
     async fn set_pending_totp(&self, username: &str, sealed: &str) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let request = new_request()?;
@@ -100,7 +100,7 @@ impl MfaStore for DynamoDbUsers {
         step: u64,
         recovery_hashes: &[String],
     ) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let request = new_request()?;
@@ -127,7 +127,7 @@ impl MfaStore for DynamoDbUsers {
     }
 
     async fn use_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let request = new_request()?;
@@ -142,7 +142,7 @@ impl MfaStore for DynamoDbUsers {
     }
 
     async fn use_recovery_code(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let request = new_request()?;
@@ -162,7 +162,7 @@ impl MfaStore for DynamoDbUsers {
         username: &str,
         recovery_hashes: &[String],
     ) -> Result<bool, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(false);
         }
         let request = new_request()?;
@@ -185,7 +185,7 @@ impl MfaStore for DynamoDbUsers {
     }
 
     async fn remove_totp(&self, username: &str) -> Result<(), StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             return Ok(());
         }
         // Conditional only so that no item is made for a missing user; removing what is

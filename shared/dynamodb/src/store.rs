@@ -161,6 +161,7 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
             .transpose()?,
         totp_pending: get_s(item, TOTP_PENDING),
         recovery_codes: get_string_set(item, RECOVERY_CODES),
+        passkeys: get_string_set(item, PASSKEYS),
     })
 }
 
@@ -277,7 +278,7 @@ impl UserStore for DynamoDbUsers {
     }
 
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        if is_email_claim_key(username) {
+        if !is_user_key(username) {
             // An address claim shares the table, never a user's name.
             return Ok(None);
         }

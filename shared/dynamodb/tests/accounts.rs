@@ -71,6 +71,7 @@ fn user(username: &str, email: Option<&str>) -> UserRecord {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     }
 }
 

@@ -73,6 +73,7 @@ fn user(username: &str) -> UserRecord {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     }
 }
 

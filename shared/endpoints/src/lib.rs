@@ -10,8 +10,8 @@ use wristband_http::request::{client_info, query_param, Fields};
 use wristband_http::routes::{path_param, path_param_decoded};
 use wristband_http::{Reply, Request, Route, StatusCode};
 use wristband_services::services::{
-    account, admin, email, login, login_mfa, logout, logout_all, mfa, password, password_reset,
-    refresh, register, sessions, TokenResponse,
+    account, admin, email, login, login_mfa, login_passkey, logout, logout_all, mfa, passkeys,
+    password, password_reset, refresh, register, sessions, TokenResponse,
 };
 use wristband_services::App;
 
@@ -252,4 +252,49 @@ pub async fn mfa(app: &App, route: &Route, req: Request) -> Result<Reply, ApiErr
     } else {
         Reply::ok(mfa::remove(app, input).await?)
     }
+}
+
+/// `POST /passkeys/registration/options`, `POST /passkeys/registration`, `DELETE
+/// /passkeys/{id}` (fresh access tokens) and `GET /passkeys`.
+pub async fn passkeys(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    if *route == api::LIST_PASSKEYS {
+        let access = claims(app, &req, &Requirements::access()).await?;
+        return Reply::ok(passkeys::list(app, access).await?);
+    }
+    let access = claims(app, &req, &Requirements::access().fresh()).await?;
+    if *route == api::PASSKEY_REGISTRATION_OPTIONS {
+        return Reply::ok(passkeys::registration_options(app, access).await?);
+    }
+    if *route == api::PASSKEY_REGISTRATION {
+        let fields = Fields::from_request(&req)?;
+        let input = passkeys::RegisterInput {
+            access,
+            credential: fields.required_object("credential")?.clone(),
+            name: fields.optional_str("name")?.map(str::to_owned),
+        };
+        return Reply::with_status(StatusCode::CREATED, passkeys::register(app, input).await?);
+    }
+    let id = path_param(&req, &api::DELETE_PASSKEY, "id")
+        .ok_or(ApiError::NotFound("No such passkey"))?;
+    passkeys::delete(app, passkeys::DeleteInput { access, id }).await?;
+    Ok(Reply::no_content())
+}
+
+/// `POST /login/passkey/options` (an optional `username`, never looked at) and `POST
+/// /login/passkey`.
+pub async fn login_passkey(app: &App, route: &Route, req: Request) -> Result<Reply, ApiError> {
+    let fields = Fields::from_request(&req)?;
+    if *route == api::LOGIN_PASSKEY_OPTIONS {
+        // Checked for its type like any field, then ignored: the answer is the same for
+        // every name.
+        fields.optional_str("username")?;
+        return Reply::ok(login_passkey::options(app).await?);
+    }
+    let input = login_passkey::Input {
+        challenge_id: required(&fields, "challenge_id")?,
+        credential: fields.required_object("credential")?.clone(),
+        mfa_token: fields.optional_str("mfa_token")?.map(str::to_owned),
+        client: client_info(&req)?,
+    };
+    token_reply(app, login_passkey::login(app, input).await?)
 }

@@ -25,6 +25,12 @@ pub const MFA_TOTP: Route = Route::post("/mfa/totp");
 pub const MFA_TOTP_CONFIRM: Route = Route::post("/mfa/totp/confirm");
 pub const MFA_RECOVERY_CODES: Route = Route::post("/mfa/recovery-codes");
 pub const MFA_TOTP_DELETE: Route = Route::delete("/mfa/totp");
+pub const PASSKEY_REGISTRATION_OPTIONS: Route = Route::post("/passkeys/registration/options");
+pub const PASSKEY_REGISTRATION: Route = Route::post("/passkeys/registration");
+pub const LIST_PASSKEYS: Route = Route::get("/passkeys");
+pub const DELETE_PASSKEY: Route = Route::delete("/passkeys/{id}");
+pub const LOGIN_PASSKEY_OPTIONS: Route = Route::post("/login/passkey/options");
+pub const LOGIN_PASSKEY: Route = Route::post("/login/passkey");
 pub const GET_ACCOUNT: Route = Route::get("/account");
 pub const DELETE_ACCOUNT: Route = Route::delete("/account");
 pub const EMAIL_VERIFICATION: Route = Route::post("/email/verification");
@@ -66,6 +72,13 @@ pub const MFA_ROUTES: &[Route] = &[
     MFA_RECOVERY_CODES,
     MFA_TOTP_DELETE,
 ];
+pub const PASSKEYS_ROUTES: &[Route] = &[
+    PASSKEY_REGISTRATION_OPTIONS,
+    PASSKEY_REGISTRATION,
+    LIST_PASSKEYS,
+    DELETE_PASSKEY,
+];
+pub const LOGIN_PASSKEY_ROUTES: &[Route] = &[LOGIN_PASSKEY_OPTIONS, LOGIN_PASSKEY];
 pub const ACCOUNT_ROUTES: &[Route] = &[GET_ACCOUNT, DELETE_ACCOUNT];
 pub const EMAIL_ROUTES: &[Route] = &[EMAIL_VERIFICATION, EMAIL_VERIFY, CHANGE_EMAIL];
 pub const PASSWORD_RESET_ROUTES: &[Route] = &[PASSWORD_FORGOT, PASSWORD_RESET];
@@ -98,6 +111,8 @@ pub const FUNCTIONS: &[Function] = &[
     function("password-reset", PASSWORD_RESET_ROUTES),
     function("login-mfa", LOGIN_MFA_ROUTES),
     function("mfa", MFA_ROUTES),
+    function("passkeys", PASSKEYS_ROUTES),
+    function("login-passkey", LOGIN_PASSKEY_ROUTES),
 ];
 
 /// Serves every other path (API Gateway's `$default` route): 404 `not_found`.

@@ -79,6 +79,20 @@ impl Fields {
             .ok_or_else(|| ApiError::invalid_request(format!("Missing {name} parameter")))
     }
 
+    /// A JSON object field that must be there (a WebAuthn credential): a form body has
+    /// none.
+    pub fn required_object(&self, name: &str) -> Result<&Value, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Err(ApiError::invalid_request(format!(
+                "Missing {name} parameter"
+            ))),
+            Some(value @ Value::Object(_)) => Ok(value),
+            Some(_) => Err(ApiError::invalid_request(format!(
+                "Field {name} must be a JSON object"
+            ))),
+        }
+    }
+
     /// A string field that may be absent (or null).
     pub fn optional_str(&self, name: &str) -> Result<Option<&str>, ApiError> {
         match self.0.get(name) {

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use wristband_core::mail::Mailer;
 use wristband_core::store::{
-    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore,
+    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore, PasskeyStore,
     RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
+    WebauthnChallengeStore,
 };
 use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
@@ -40,6 +41,8 @@ pub struct App {
     mailer: Option<Arc<dyn Mailer>>,
     mfa: Option<Arc<dyn MfaStore>>,
     mfa_challenges: Option<Arc<dyn MfaChallengeStore>>,
+    passkeys: Option<Arc<dyn PasskeyStore>>,
+    webauthn_challenges: Option<Arc<dyn WebauthnChallengeStore>>,
 }
 
 fn missing(what: &'static str) -> ApiError {
@@ -65,6 +68,8 @@ impl App {
             mailer: None,
             mfa: None,
             mfa_challenges: None,
+            passkeys: None,
+            webauthn_challenges: None,
         }
     }
 
@@ -159,6 +164,18 @@ impl App {
         self
     }
 
+    /// Passkeys (credentials on the users table).
+    pub fn with_passkeys(mut self, passkeys: Arc<dyn PasskeyStore>) -> Self {
+        self.passkeys = Some(passkeys);
+        self
+    }
+
+    /// Challenges of passkey registrations and logins.
+    pub fn with_webauthn_challenges(mut self, challenges: Arc<dyn WebauthnChallengeStore>) -> Self {
+        self.webauthn_challenges = Some(challenges);
+        self
+    }
+
     /// The signing side.
     pub fn issuer(&self) -> Result<&TokenIssuer, ApiError> {
         self.issuer.as_ref().ok_or_else(|| missing("a signing key"))
@@ -239,6 +256,23 @@ impl App {
         self.mfa_challenges
             .as_ref()
             .ok_or_else(|| missing("the mfa_token store"))
+    }
+
+    pub fn passkeys(&self) -> Result<&Arc<dyn PasskeyStore>, ApiError> {
+        self.passkeys
+            .as_ref()
+            .ok_or_else(|| missing("the passkey store"))
+    }
+
+    pub fn webauthn_challenges(&self) -> Result<&Arc<dyn WebauthnChallengeStore>, ApiError> {
+        self.webauthn_challenges
+            .as_ref()
+            .ok_or_else(|| missing("the passkey challenge store"))
+    }
+
+    /// `WEBAUTHN_RP_ID` and `WEBAUTHN_ORIGINS` (checked at start by the passkey functions).
+    pub fn relying_party(&self) -> Result<&wristband_core::webauthn::RelyingParty, ApiError> {
+        self.config.relying_party().map_err(ApiError::internal)
     }
 
     /// `MFA_ENCRYPTION_KEY` (checked at start by the functions that need it).

@@ -1,6 +1,7 @@
 //! Helpers for wristband's tests and benches: a valid configuration, in-memory stores,
 //! request builders and token forging. A dev-dependency only: no function links it.
 
+pub mod authenticator;
 mod errors;
 mod memory;
 mod requests;
@@ -17,7 +18,7 @@ pub use errors::every_api_error;
 pub use memory::{
     InMemoryLoginThrottle, InMemoryMfaChallenges, InMemoryOneTimeTokens, InMemoryOutbox,
     InMemoryRateLimits, InMemoryRevokedTokens, InMemorySessionEnder, InMemorySessions,
-    InMemoryUsers,
+    InMemoryUsers, InMemoryWebauthnChallenges,
 };
 pub use requests::*;
 

@@ -10,9 +10,11 @@ use wristband_core::config::ThrottlePolicy;
 use wristband_core::mail::{Mail, Mailer};
 use wristband_core::store::{
     AccountStore, Created, EmailChange, FailureCount, LoginThrottleStore, MfaChallenge,
-    MfaChallengeStore, MfaStore, OneTimeToken, OneTimeTokenStore, Purpose, RateLimitStore,
-    RevocationCheck, RevocationStore, Rotation, SessionEnder, SessionRecord, SessionStore,
-    ThrottleState, TotpFactor, UserPage, UserRecord, UserStore, MFA_MAX_FAILURES,
+    MfaChallengeStore, MfaStore, OneTimeToken, OneTimeTokenStore, PasskeyCreated, PasskeyRecord,
+    PasskeyStore, Purpose, RateLimitStore, RevocationCheck, RevocationStore, Rotation,
+    SessionEnder, SessionRecord, SessionStore, ThrottleState, TotpFactor, UserPage, UserRecord,
+    UserStore, WebauthnChallenge, WebauthnChallengeStore, WebauthnPurpose, MAX_PASSKEYS_PER_USER,
+    MFA_MAX_FAILURES,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -27,6 +29,8 @@ struct UsersAndClaims {
     users: std::collections::BTreeMap<String, UserRecord>,
     /// address -> username
     claims: HashMap<String, String>,
+    /// credential id -> passkey
+    passkeys: HashMap<String, PasskeyRecord>,
 }
 
 #[derive(Default)]
@@ -139,6 +143,9 @@ impl AccountStore for InMemoryUsers {
         };
         if let Some(email) = user.email {
             inner.claims.remove(&email);
+        }
+        for id in user.passkeys {
+            inner.passkeys.remove(&id);
         }
         Ok(true)
     }
@@ -258,6 +265,123 @@ impl MfaStore for InMemoryUsers {
             user.recovery_codes.clear();
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PasskeyStore for InMemoryUsers {
+    async fn create(&self, passkey: &PasskeyRecord) -> Result<PasskeyCreated, StoreError> {
+        let mut inner = lock(&self.inner);
+        if inner.passkeys.contains_key(&passkey.credential_id) {
+            return Ok(PasskeyCreated::CredentialTaken);
+        }
+        let Some(user) = inner.users.get_mut(&passkey.username) else {
+            return Ok(PasskeyCreated::NoAccount);
+        };
+        if user.passkeys.len() >= MAX_PASSKEYS_PER_USER {
+            return Ok(PasskeyCreated::TooMany);
+        }
+        user.passkeys.push(passkey.credential_id.clone());
+        user.passkeys.sort();
+        inner
+            .passkeys
+            .insert(passkey.credential_id.clone(), passkey.clone());
+        Ok(PasskeyCreated::Created)
+    }
+
+    async fn get(&self, credential_id: &str) -> Result<Option<PasskeyRecord>, StoreError> {
+        Ok(lock(&self.inner).passkeys.get(credential_id).cloned())
+    }
+
+    async fn list(&self, username: &str) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let inner = lock(&self.inner);
+        let mut list: Vec<PasskeyRecord> = inner
+            .passkeys
+            .values()
+            .filter(|p| p.username == username)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| {
+            (a.created_at, &a.credential_id).cmp(&(b.created_at, &b.credential_id))
+        });
+        Ok(list)
+    }
+
+    async fn delete(&self, username: &str, credential_id: &str) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        if inner
+            .passkeys
+            .get(credential_id)
+            .is_none_or(|p| p.username != username)
+        {
+            return Ok(false);
+        }
+        inner.passkeys.remove(credential_id);
+        if let Some(user) = inner.users.get_mut(username) {
+            user.passkeys.retain(|id| id != credential_id);
+        }
+        Ok(true)
+    }
+
+    async fn record_use(
+        &self,
+        credential_id: &str,
+        from: u32,
+        to: u32,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = lock(&self.inner);
+        Ok(match inner.passkeys.get_mut(credential_id) {
+            Some(p) if p.sign_count == from => {
+                p.sign_count = to;
+                p.last_used_at = Some(now);
+                true
+            }
+            _ => false,
+        })
+    }
+}
+
+/// Passkey challenges: hash -> challenge.
+#[derive(Default)]
+pub struct InMemoryWebauthnChallenges {
+    challenges: Mutex<HashMap<String, WebauthnChallenge>>,
+}
+
+impl InMemoryWebauthnChallenges {
+    /// How many challenges are kept (spent ones are gone).
+    pub fn len(&self) -> usize {
+        lock(&self.challenges).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl WebauthnChallengeStore for InMemoryWebauthnChallenges {
+    async fn create(&self, hash: &str, challenge: &WebauthnChallenge) -> Result<(), StoreError> {
+        lock(&self.challenges).insert(hash.to_owned(), challenge.clone());
+        Ok(())
+    }
+
+    async fn take(
+        &self,
+        hash: &str,
+        purpose: WebauthnPurpose,
+        username: Option<&str>,
+        now: u64,
+    ) -> Result<Option<WebauthnChallenge>, StoreError> {
+        let mut challenges = lock(&self.challenges);
+        let usable = challenges.get(hash).is_some_and(|c| {
+            c.purpose == purpose && c.expires_at > now && c.username.as_deref() == username
+        });
+        Ok(if usable {
+            challenges.remove(hash)
+        } else {
+            None
+        })
     }
 }
 

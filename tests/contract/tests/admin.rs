@@ -58,6 +58,7 @@ fn record(username: &str) -> UserRecord {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     }
 }
 

@@ -197,6 +197,7 @@ fn user_record(username: &str, creation_id: &str) -> UserRecord {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     }
 }
 

@@ -290,6 +290,7 @@ mod tests {
                 totp: None,
                 totp_pending: None,
                 recovery_codes: Vec::new(),
+                passkeys: Vec::new(),
             })
             .await
             .unwrap();

@@ -65,6 +65,7 @@ async fn roles_are_listed_added_removed_and_set() {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     };
     assert_eq!(
         users.create(&user).await.unwrap(),
@@ -161,6 +162,7 @@ fn record(username: &str, email: Option<&str>) -> UserRecord {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     }
 }
 

@@ -37,7 +37,7 @@ impl AccountView {
             } else {
                 Vec::new()
             },
-            passkeys: 0,
+            passkeys: user.passkeys.len() as u64,
         }
     }
 }

@@ -205,6 +205,7 @@ mod tests {
             totp: None,
             totp_pending: None,
             recovery_codes: Vec::new(),
+            passkeys: Vec::new(),
         }
     }
 

@@ -116,7 +116,7 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     }
     if user.totp.is_some() {
         // The second step decides; a right password alone resets no throttling count.
-        return Err(mfa_required(app, &user.username, now).await?);
+        return Err(mfa_required(app, &user, now).await?);
     }
     if let (Some(key), Some(_)) = (&key, throttle) {
         app.throttle()?.reset(key).await?;
@@ -134,7 +134,8 @@ pub const MFA_TOKEN_SECS: u64 = 300;
 
 /// The `401 mfa_required` of a right password on an account with a factor: a new
 /// `mfa_token` (stored as its hash) and the methods the second step takes.
-async fn mfa_required(app: &App, username: &str, now: u64) -> Result<ApiError, ApiError> {
+async fn mfa_required(app: &App, user: &UserRecord, now: u64) -> Result<ApiError, ApiError> {
+    let username = user.username.as_str();
     let token = new_token().map_err(ApiError::Internal)?;
     app.mfa_challenges()?
         .create(
@@ -149,7 +150,11 @@ async fn mfa_required(app: &App, username: &str, now: u64) -> Result<ApiError, A
     audit::record(Event::MfaRequired).username(username).emit();
     Ok(ApiError::MfaRequired {
         mfa_token: token.token,
-        methods: vec!["totp", "recovery_code"],
+        methods: if user.passkeys.is_empty() {
+            vec!["totp", "recovery_code"]
+        } else {
+            vec!["totp", "recovery_code", "passkey"]
+        },
     })
 }
 

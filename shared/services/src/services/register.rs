@@ -56,6 +56,7 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         totp: None,
         totp_pending: None,
         recovery_codes: Vec::new(),
+        passkeys: Vec::new(),
     };
     match app.users()?.create(&user).await? {
         Created::Created => {}

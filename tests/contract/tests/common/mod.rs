@@ -15,8 +15,9 @@ use wristband_core::config::{Config, TableNames};
 use wristband_core::ids::random_id;
 use wristband_core::mail::Mail;
 use wristband_core::store::{
-    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore,
+    AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore, PasskeyStore,
     RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
+    WebauthnChallengeStore,
 };
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
@@ -27,7 +28,7 @@ use wristband_services::App;
 use wristband_test_support::{
     bearer_request, json_request, test_config, InMemoryLoginThrottle, InMemoryMfaChallenges,
     InMemoryOneTimeTokens, InMemoryOutbox, InMemoryRateLimits, InMemoryRevokedTokens,
-    InMemorySessionEnder, InMemorySessions, InMemoryUsers,
+    InMemorySessionEnder, InMemorySessions, InMemoryUsers, InMemoryWebauthnChallenges,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -97,6 +98,11 @@ impl Backend {
         // share one table): the per-address limit is tested on its own.
         config.mail.mail_per_ip_per_hour = 1_000_000;
         config.mfa_key = wristband_core::mfa::MfaKey::parse(TEST_MFA_KEY);
+        config.relying_party = Some(wristband_core::webauthn::RelyingParty {
+            id: TEST_RP_ID.to_owned(),
+            name: "wristband tests".to_owned(),
+            origins: vec![TEST_ORIGIN.to_owned()],
+        });
         adjust(&mut config);
         let outbox = Arc::<InMemoryOutbox>::default();
         let harness = match self {
@@ -122,6 +128,10 @@ impl Backend {
 
 /// `MFA_ENCRYPTION_KEY` of the tests (32 bytes, base64).
 pub const TEST_MFA_KEY: &str = "dGVzdCBtZmEga2V5IHRlc3QgbWZhIGtleSB0ZXN0IG0=";
+
+/// `WEBAUTHN_RP_ID` and `WEBAUTHN_ORIGINS` of the tests.
+pub const TEST_RP_ID: &str = "app.wristband.test";
+pub const TEST_ORIGIN: &str = "https://app.wristband.test";
 
 /// `APP_URL` of the tests: links start with it.
 pub const TEST_APP_URL: &str = "https://app.wristband.test";
@@ -241,7 +251,9 @@ pub fn in_memory_app(config: Config, outbox: Arc<InMemoryOutbox>) -> App {
         Stores {
             users: users.clone(),
             accounts: users.clone(),
-            mfa: users,
+            mfa: users.clone(),
+            passkeys: users,
+            webauthn_challenges: Arc::<InMemoryWebauthnChallenges>::default(),
             mfa_challenges: Arc::<InMemoryMfaChallenges>::default(),
             check: revocations.clone(),
             revocations: revocations.clone(),
@@ -270,6 +282,8 @@ pub fn dynamodb_app(
             users: db.users(),
             accounts: db.accounts(),
             mfa: db.mfa(),
+            passkeys: db.passkeys(),
+            webauthn_challenges: db.webauthn_challenges(),
             mfa_challenges: db.mfa_challenges(),
             check,
             revocations: db.revoked_tokens(),
@@ -290,6 +304,8 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub mfa: Arc<dyn MfaStore>,
     pub mfa_challenges: Arc<dyn MfaChallengeStore>,
+    pub passkeys: Arc<dyn PasskeyStore>,
+    pub webauthn_challenges: Arc<dyn WebauthnChallengeStore>,
     pub check: Arc<dyn RevocationCheck>,
     pub revocations: Arc<dyn RevocationStore>,
     pub sessions: Arc<dyn SessionStore>,
@@ -313,6 +329,8 @@ pub fn full_app(config: Config, stores: Stores) -> App {
         .with_accounts(stores.accounts)
         .with_mfa(stores.mfa)
         .with_mfa_challenges(stores.mfa_challenges)
+        .with_passkeys(stores.passkeys)
+        .with_webauthn_challenges(stores.webauthn_challenges)
         .with_sessions(stores.sessions)
         .with_session_ender(stores.ender)
         .with_login_throttle(stores.throttle)
@@ -432,6 +450,8 @@ impl Harness {
             "account" => wristband_endpoints::account(app, route, req).await,
             "login-mfa" => wristband_endpoints::login_mfa(app, req).await,
             "mfa" => wristband_endpoints::mfa(app, route, req).await,
+            "passkeys" => wristband_endpoints::passkeys(app, route, req).await,
+            "login-passkey" => wristband_endpoints::login_passkey(app, route, req).await,
             "email" => wristband_endpoints::email(app, route, req).await,
             "password-reset" => wristband_endpoints::password_reset(app, route, req).await,
             "admin" => wristband_endpoints::admin(app, route, req).await,
