@@ -9,11 +9,12 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Backend, Resp};
-use serde_json::Value;
+use serde_json::{json, Value};
 use wristband_http::api;
 use wristband_http::credentials::{ACCESS_COOKIE, CSRF_HEADER, REFRESH_COOKIE};
 use wristband_http::{ApiError, ErrorResponse};
-use wristband_test_support::request;
+use wristband_test_support::authenticator::{Key, SoftAuthenticator};
+use wristband_test_support::{json_request, request};
 
 fn document() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");
@@ -246,4 +247,134 @@ async fn real_bodies_have_the_documented_fields() {
     }
     let r = h.logout(&tokens.access, "").await;
     assert_documented(&doc, "Message", &r.json);
+}
+
+/// `value` against a schema of the document, nested objects included: `$ref`, `type`,
+/// `const`, `enum`, required properties, undocumented ones where `additionalProperties`
+/// is false, array items and their bounds.
+fn assert_conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = resolve(doc, schema);
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::Array(types) => types.iter().filter_map(Value::as_str).collect(),
+            other => vec![other.as_str().unwrap()],
+        };
+        let is = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let number = is == "integer" && types.contains(&"number");
+        assert!(
+            types.contains(&is) || number,
+            "{at}: {is}, documented {types:?}"
+        );
+    }
+    if let Some(constant) = schema.get("const") {
+        assert_eq!(value, constant, "{at}");
+    }
+    if let Some(values) = schema.get("enum") {
+        assert!(values.as_array().unwrap().contains(value), "{at}: {value}");
+    }
+    if let Value::Object(fields) = value {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            assert!(fields.contains_key(name), "{at}: missing required {name}");
+        }
+        for (name, field) in fields {
+            match schema["properties"].get(name) {
+                Some(property) => assert_conforms(doc, property, field, &format!("{at}.{name}")),
+                None => assert_ne!(
+                    schema.get("additionalProperties"),
+                    Some(&Value::Bool(false)),
+                    "{at}: undocumented field {name}"
+                ),
+            }
+        }
+    }
+    if let Value::Array(items) = value {
+        if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
+            assert!(items.len() as u64 <= max, "{at}: more than {max} items");
+        }
+        if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
+            assert!(items.len() as u64 >= min, "{at}: fewer than {min} items");
+        }
+        for (i, item) in items.iter().enumerate() {
+            if let Some(schema) = schema.get("items") {
+                assert_conforms(doc, schema, item, &format!("{at}[{i}]"));
+            }
+        }
+    }
+}
+
+/// The passkey endpoints' real answers, with a software authenticator, conform to their
+/// schemas, the WebAuthn options inside them included: schemathesis reaches neither a
+/// registration nor a passkey login without an authenticator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_bodies_conform_to_their_schemas() {
+    let doc = document();
+    let conforms = |schema: &str, body: &Value| {
+        let reference = json!({ "$ref": format!("#/components/schemas/{schema}") });
+        assert_conforms(&doc, &reference, body, schema);
+    };
+    let h = Backend::InMemory.app().await;
+    let (_, tokens) = h.user_with_tokens().await;
+    let mut auth = SoftAuthenticator::new(Key::es256(), common::TEST_RP_ID, common::TEST_ORIGIN);
+
+    let path = "/passkeys/registration/options";
+    let r = h.with_token("POST", path, &tokens.access, "").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    conforms("PasskeyCreationOptions", &r.json);
+    let credential = auth.register(&r.json["publicKey"]);
+    let body = json!({"credential": credential, "name": "Laptop"}).to_string();
+    let r = h
+        .with_token("POST", "/passkeys/registration", &tokens.access, &body)
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    conforms("PasskeyRegistered", &r.json);
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    // Options with the account's passkey excluded.
+    let r = h.with_token("POST", path, &tokens.access, "").await;
+    conforms("PasskeyCreationOptions", &r.json);
+    assert_eq!(
+        r.json["publicKey"]["excludeCredentials"][0]["id"],
+        id.as_str()
+    );
+
+    let body = json!({"username": "anyone"});
+    let r = h
+        .call(json_request("POST", "/login/passkey/options", &body))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    conforms("PasskeyRequestOptions", &r.json);
+    let assertion = auth.assert(&r.json["publicKey"]);
+    let body = json!({"challenge_id": r.json["challenge_id"], "credential": assertion});
+    let r = h.call(json_request("POST", "/login/passkey", &body)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    conforms("TokenResponse", &r.json);
+    // Spent: the same challenge again is the documented refusal.
+    let r = h.call(json_request("POST", "/login/passkey", &body)).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    conforms("Error", &r.json);
+
+    let r = h.with_token("GET", "/passkeys", &tokens.access, "").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    conforms("PasskeyList", &r.json);
+    assert!(r.json["passkeys"][0]["last_used_at"].is_u64(), "{r:?}");
+
+    let r = h
+        .with_token("DELETE", &format!("/passkeys/{id}"), &tokens.access, "")
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let r = h
+        .with_token("DELETE", &format!("/passkeys/{id}"), &tokens.access, "")
+        .await;
+    assert_eq!(r.status, 404, "{r:?}");
+    conforms("Error", &r.json);
+    let r = h.with_token("GET", "/passkeys", &tokens.access, "").await;
+    conforms("PasskeyList", &r.json);
 }
