@@ -87,6 +87,9 @@ export JWT_SECRET JWT_ISSUER=wristband-local JWT_AUDIENCE=wristband-clients
 # starts below).
 MFA_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
 export MFA_ENCRYPTION_KEY
+# The passkeys' relying party (passkeys and login-passkey refuse to start without it; also
+# their cold starts below).
+export WEBAUTHN_RP_ID=localhost WEBAUTHN_ORIGINS=http://localhost:9001
 # An introspection client for /oauth/introspect (bench/verifiers.py) and its cold start.
 export BENCH_CLIENT_ID=bench-service
 BENCH_CLIENT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
