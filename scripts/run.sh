@@ -147,6 +147,10 @@ fi
 # Emailed links open the browser example; mail goes out from MAIL_FROM (to the emulator).
 : "${APP_URL:=http://localhost:$EXAMPLE_PORT}"
 : "${MAIL_FROM:=no-reply@wristband.local}"
+# Passkeys: the browser example's origin is the relying party's (browsers allow WebAuthn
+# on http://localhost).
+: "${WEBAUTHN_RP_ID:=localhost}"
+: "${WEBAUTHN_ORIGINS:=http://localhost:$EXAMPLE_PORT}"
 # Both token locations locally, so that the browser example (cookies) and curl (header)
 # work side by side; the functions' own default is `headers`.
 : "${TOKEN_LOCATION:=headers,cookies}"
@@ -154,8 +158,8 @@ fi
 : "${WATCH_PORT:=9000}"
 export AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2 AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
   JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE SESSIONS_TABLE \
-  CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG APP_URL MAIL_FROM
-for v in AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2 APP_URL MAIL_FROM AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
+  CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG APP_URL MAIL_FROM WEBAUTHN_RP_ID WEBAUTHN_ORIGINS
+for v in AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2 APP_URL MAIL_FROM WEBAUTHN_RP_ID WEBAUTHN_ORIGINS AWS_REGION JWT_ALGORITHM JWT_ISSUER JWT_AUDIENCE USERS_TABLE REVOKED_TOKENS_TABLE \
   SESSIONS_TABLE CORS_ALLOW_ORIGINS TOKEN_LOCATION RUST_LOG WATCH_PORT EXAMPLE_PORT AWS_LAMBDA_LOG_FORMAT; do
   wb_info "$v=${!v:-(unset)}"
 done

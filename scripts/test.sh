@@ -166,6 +166,10 @@ export SESSIONS_TABLE="e2e-sessions-$suffix"
 export JWT_ISSUER="wristband-e2e"
 export JWT_AUDIENCE="wristband-e2e-clients"
 export CORS_ALLOW_ORIGINS="http://localhost:3000"
+# Passkeys: the relying party of the e2e tests' software authenticator (the browser stage
+# sets the page's origin).
+export WEBAUTHN_RP_ID="localhost"
+export WEBAUTHN_ORIGINS="http://localhost:3000"
 # One introspection client (RFC 7662) with a secret made for this run: the function holds
 # only its hash; the e2e suite and the Authlib client hold the secret.
 export WRISTBAND_E2E_CLIENT_ID="e2e-service"
@@ -189,7 +193,7 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa 2>&1 | tee -a "$LOG_DIR/tests.log"
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa --test passkeys 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
@@ -284,7 +288,7 @@ for alg in EdDSA ES256; do
   )
 done
 
-stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages, second factor)"
+stage "browser: Chromium drives examples/browser (cookies, CSRF, refresh, account pages, second factor, passkeys)"
 # A page origin and an API origin on the same host (cookies belong to a host, not a
 # port): http://localhost:P (the page) calls http://localhost:Q (the API) with CORS and
 # credentials. A short access TTL, so that the page sees a token expire and refreshes.
@@ -294,6 +298,7 @@ stop_watch
 PAGE_PORT="$(wb_free_port)"
 export CORS_ALLOW_ORIGINS="http://localhost:$PAGE_PORT"
 export APP_URL="http://localhost:$PAGE_PORT"
+export WEBAUTHN_ORIGINS="http://localhost:$PAGE_PORT"
 export ACCESS_TOKEN_TTL_SECONDS="${BROWSER_ACCESS_TTL_SECONDS:-4}"
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch-browser.log"
 start_watch
@@ -307,7 +312,8 @@ STATIC_PGID="$(cat "$LOG_DIR/static.pid")"
 # Start every function the page calls (and the authorizer's) before the browser's
 # short-lived token needs them: a function's first start must not eat its 4 s.
 for warm in "GET /me" "POST /register" "POST /login" "POST /refresh" "DELETE /logout" "POST /logout/all" \
-  "POST /email/verify" "POST /password/forgot" "POST /password/reset" "POST /mfa/totp" "POST /login/mfa"; do
+  "POST /email/verify" "POST /password/forgot" "POST /password/reset" "POST /mfa/totp" "POST /login/mfa" \
+  "GET /passkeys" "POST /login/passkey/options"; do
   read -r method path <<<"$warm"
   wb_http_status "$method" "http://localhost:$WATCH_PORT$path" 120 >/dev/null || true
 done
@@ -337,6 +343,14 @@ WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
   PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
   JSQR="$ROOT/.tools/node/node_modules/jsqr" \
   timeout 300 node tests/e2e/browser/mfa-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
+# Passkeys: Chromium's virtual authenticator (DevTools Protocol) holds the key; the page
+# adds one, signs in with it (no username), offers it as the second step, removes it, and
+# is refused with it. Screenshots: browser-passkeys-NN-<step>.png.
+WRISTBAND_PAGE_URL="http://localhost:$PAGE_PORT/" \
+  WRISTBAND_API_URL="http://localhost:$WATCH_PORT" \
+  SCREENSHOT="$LOG_DIR/browser-passkeys.png" \
+  PLAYWRIGHT_CORE="$ROOT/.tools/node/node_modules/playwright-core" \
+  timeout 300 node tests/e2e/browser/passkeys-test.cjs 2>&1 | tee -a "$LOG_DIR/browser.log"
 # One line for the summary: the browser's steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (browser)\n", n }' \
   "$LOG_DIR/browser.log" >>"$LOG_DIR/tests.log"

@@ -1,0 +1,338 @@
+//! API.md "Second factor", passkeys, over real HTTP through `cargo lambda watch` and
+//! DynamoDB Local: registration and login with a software authenticator (ES256 and
+//! EdDSA), `amr` in the token, `/me` and the authorizer's context, each refusal (wrong
+//! origin, wrong RP id, reused challenge, another account's challenge, bad signature, a
+//! counter that goes back, a credential registered twice, a deleted passkey), and the
+//! audit trail without a challenge, credential or signature in the log. The Chromium test
+//! (tests/e2e/browser/passkeys-test.cjs) does the same with a real browser.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use wristband_e2e::{base, client, unique, var};
+use wristband_test_support::authenticator::{Key, SoftAuthenticator};
+
+/// The relying party make test starts the functions with.
+fn authenticator(key: Key) -> SoftAuthenticator {
+    SoftAuthenticator::new(
+        key,
+        &var("WEBAUTHN_RP_ID"),
+        var("WEBAUTHN_ORIGINS").split(',').next().unwrap(),
+    )
+}
+
+async fn call(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client().request(method, format!("{}{path}", base()));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    (status, json)
+}
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn register_passkey(access: &str, auth: &mut SoftAuthenticator) -> (StatusCode, Value) {
+    let (status, options) = call(
+        Method::POST,
+        "/passkeys/registration/options",
+        Some(access),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let credential = auth.register(&options["publicKey"]);
+    call(
+        Method::POST,
+        "/passkeys/registration",
+        Some(access),
+        Some(json!({"credential": credential, "name": "e2e key"})),
+    )
+    .await
+}
+
+async fn passkey_login(auth: &mut SoftAuthenticator) -> (StatusCode, Value) {
+    let (status, options) = call(
+        Method::POST,
+        "/login/passkey/options",
+        None,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let credential = auth.assert(&options["publicKey"]);
+    let body = json!({"challenge_id": options["challenge_id"], "credential": credential});
+    call(Method::POST, "/login/passkey", None, Some(body)).await
+}
+
+/// A new account, logged in with its password.
+async fn account(prefix: &str) -> (String, String) {
+    let name = unique(prefix);
+    let credentials = wristband_e2e::register(&name).await;
+    let login = wristband_e2e::login(&credentials).await;
+    (name, wristband_e2e::token(&login, "access_token"))
+}
+
+async fn authorize(access: &str) -> Value {
+    let event = json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/hello",
+        "identitySource": [],
+        "routeKey": "ANY /hello",
+        "rawPath": "/hello",
+        "rawQueryString": "",
+        "headers": {"host": "api.example", "user-agent": "e2e", "authorization": format!("Bearer {access}")},
+        "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
+    });
+    wristband_e2e::invoke_authorizer(&event).await
+}
+
+#[tokio::test]
+async fn register_log_in_and_remove_a_passkey() {
+    for key in [Key::es256(), Key::eddsa()] {
+        let (name, access) = account("pk-flow").await;
+        let mut auth = authenticator(key);
+        let (status, created) = register_passkey(&access, &mut auth).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        let (status, list) = call(Method::GET, "/passkeys", Some(&access), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["passkeys"][0]["id"], id.as_str());
+
+        let (status, login) = passkey_login(&mut auth).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        let token = login["access_token"].as_str().unwrap();
+        assert_eq!(claims(token)["sub"], name.as_str());
+        assert_eq!(claims(token)["amr"], json!(["hwk", "mfa"]));
+        assert_eq!(claims(token)["fresh"], true);
+        let (_, me) = call(Method::GET, "/me", Some(token), None).await;
+        assert_eq!(me["amr"], json!(["hwk", "mfa"]));
+        assert_eq!(authorize(token).await["context"]["amr"], "hwk,mfa");
+
+        let (status, _) = call(
+            Method::DELETE,
+            &format!("/passkeys/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, refused) = passkey_login(&mut auth).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");
+        assert_eq!(refused["error"], "invalid_credentials");
+    }
+}
+
+#[tokio::test]
+async fn every_refusal() {
+    let (_, access) = account("pk-refusals").await;
+    let mut auth = authenticator(Key::es256());
+    let (status, _) = register_passkey(&access, &mut auth).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Registration: wrong origin, wrong RP id, the same credential twice.
+    let mut phish = authenticator(Key::es256());
+    phish.origin = "http://localhost.evil.example".into();
+    let (status, r) = register_passkey(&access, &mut phish).await;
+    assert_eq!(
+        (status, r["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{r}"
+    );
+    assert!(r["message"].as_str().unwrap().contains("origin"), "{r}");
+    let mut other_rp = authenticator(Key::es256());
+    other_rp.rp_id = "evil.example".into();
+    let (status, r) = register_passkey(&access, &mut other_rp).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("rpIdHash"), "{r}");
+    let (_, second) = account("pk-second").await;
+    let (status, r) = register_passkey(&second, &mut auth).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("already registered"),
+        "{r}"
+    );
+
+    // Another account's challenge.
+    let (_, options) = call(
+        Method::POST,
+        "/passkeys/registration/options",
+        Some(&second),
+        None,
+    )
+    .await;
+    let credential = authenticator(Key::eddsa()).register(&options["publicKey"]);
+    let (status, r) = call(
+        Method::POST,
+        "/passkeys/registration",
+        Some(&access),
+        Some(json!({"credential": credential})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("challenge"), "{r}");
+
+    // Login: a replayed assertion, a bad signature, a counter that goes back.
+    let (_, options) = call(
+        Method::POST,
+        "/login/passkey/options",
+        None,
+        Some(json!({})),
+    )
+    .await;
+    let credential = auth.assert(&options["publicKey"]);
+    let body = json!({"challenge_id": options["challenge_id"], "credential": credential});
+    let (status, _) = call(Method::POST, "/login/passkey", None, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, r) = call(Method::POST, "/login/passkey", None, Some(body)).await;
+    assert_eq!(
+        (status, r["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+    );
+    auth.corrupt_signature = true;
+    let (status, _) = passkey_login(&mut auth).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    auth.corrupt_signature = false;
+    auth.counter -= 2;
+    let (status, _) = passkey_login(&mut auth).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    auth.counter += 10;
+    let (status, r) = passkey_login(&mut auth).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+}
+
+#[tokio::test]
+async fn options_are_the_same_for_every_username() {
+    let (name, access) = account("pk-options").await;
+    let mut auth = authenticator(Key::es256());
+    register_passkey(&access, &mut auth).await;
+    let mut shapes = BTreeSet::new();
+    for username in [name.as_str(), "nobody-at-all", ""] {
+        let (status, r) = call(
+            Method::POST,
+            "/login/passkey/options",
+            None,
+            Some(json!({"username": username})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(r["publicKey"]["allowCredentials"], json!([]));
+        let mut keys: Vec<String> = r["publicKey"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        shapes.insert(keys.join(","));
+    }
+    assert_eq!(shapes.len(), 1, "{shapes:?}");
+}
+
+#[tokio::test]
+async fn the_log_holds_events_and_no_credential() {
+    let (name, access) = account("pk-audit").await;
+    let mut auth = authenticator(Key::es256());
+    let (_, options) = call(
+        Method::POST,
+        "/passkeys/registration/options",
+        Some(&access),
+        None,
+    )
+    .await;
+    let challenge = options["publicKey"]["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let credential = auth.register(&options["publicKey"]);
+    let (status, _) = call(
+        Method::POST,
+        "/passkeys/registration",
+        Some(&access),
+        Some(json!({"credential": credential.clone()})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, login_options) = call(
+        Method::POST,
+        "/login/passkey/options",
+        None,
+        Some(json!({})),
+    )
+    .await;
+    let challenge_id = login_options["challenge_id"].as_str().unwrap().to_owned();
+    let assertion = auth.assert(&login_options["publicKey"]);
+    let body = json!({"challenge_id": challenge_id, "credential": assertion.clone()});
+    let (status, _) = call(Method::POST, "/login/passkey", None, Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    auth.corrupt_signature = true;
+    passkey_login(&mut auth).await;
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let path = var("WRISTBAND_E2E_WATCH_LOG");
+    let log = String::from_utf8_lossy(&std::fs::read(path).expect("the watch log")).into_owned();
+    let secrets = [
+        challenge,
+        challenge_id,
+        credential["response"]["attestationObject"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        assertion["response"]["signature"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        assertion["response"]["clientDataJSON"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    for (number, line) in log.lines().enumerate() {
+        for secret in &secrets {
+            assert!(
+                !line.contains(secret.as_str()),
+                "log line {} holds a passkey challenge or credential: {line}",
+                number + 1
+            );
+        }
+    }
+    let events: BTreeSet<String> = log
+        .lines()
+        .filter(|line| line.contains("\"audit\":"))
+        .filter_map(|line| line.find('{').map(|at| &line[at..]))
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["username"] == name.as_str())
+        .filter_map(|event| event["audit"].as_str().map(str::to_owned))
+        .collect();
+    for expected in ["passkey_registered", "login_succeeded", "login_failed"] {
+        assert!(events.contains(expected), "no {expected} in {events:?}");
+    }
+}
