@@ -171,7 +171,11 @@ async fn every_refusal() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
     assert!(r["message"].as_str().unwrap().contains("rpIdHash"), "{r}");
     let (_, second) = account("pk-second").await;
+    // The authenticator takes the second account's user handle with its options: the
+    // credential keeps the first account's, as the refused registration left it.
+    let handle = auth.user_handle.clone();
     let (status, r) = register_passkey(&second, &mut auth).await;
+    auth.user_handle = handle;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
     assert!(
         r["message"]
