@@ -74,6 +74,26 @@ fn subtle_eq(a: u32, b: u32) -> bool {
 }
 
 /// RFC 4648 base32 without padding, as authenticator apps read `secret=`.
+/// An `mfa_token` (`/login`'s `401 mfa_required`): a new random token and the username the
+/// login is for, `<token>.<username>`, stored only as the SHA-256 of the whole text. The
+/// name in it lets the second step read the login, the account, its throttling and its
+/// sessions in one round trip; it is no secret (the client just typed it), and changing
+/// it changes the hash, so no other login is reached.
+pub fn mfa_token(token: &str, username: &str) -> String {
+    format!("{token}.{username}")
+}
+
+/// The username of a plausible `mfa_token` ([`mfa_token`]'s form: a link token's length
+/// and alphabet, a dot, a normalised username); `None` for anything else.
+pub fn mfa_token_username(mfa_token: &str) -> Option<&str> {
+    let (token, username) = mfa_token.split_once('.')?;
+    let name_ok = (3..=64).contains(&username.len())
+        && username.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'@' | b'-')
+        });
+    (crate::onetime::is_plausible_token(token) && name_ok).then_some(username)
+}
+
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
@@ -265,6 +285,24 @@ impl MfaKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mfa_tokens_carry_their_username() {
+        let random = crate::onetime::new_token().unwrap().token;
+        let token = mfa_token(&random, "alice.smith@example");
+        assert_eq!(mfa_token_username(&token), Some("alice.smith@example"));
+        for bad in [
+            random.clone(),
+            format!("{random}."),
+            format!("{random}.Alice"),
+            format!("{random}.ab"),
+            format!("{random}.{}", "a".repeat(65)),
+            "short.alice".to_owned(),
+            format!("{random}.al ice"),
+        ] {
+            assert_eq!(mfa_token_username(&bad), None, "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     const RFC_SEED: &[u8] = b"12345678901234567890";

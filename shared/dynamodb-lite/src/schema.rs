@@ -75,6 +75,8 @@ pub const COUNT: &str = "count";
 /// counted twice.
 pub const LAST_REQUEST: &str = "last_request";
 const MFA_CHALLENGE_PREFIX: &str = "mfa#";
+/// On an `mfa_token`'s item: the id of the request that spent it (the token is dead).
+pub const SPENT_BY: &str = "spent_by";
 const WEBAUTHN_CHALLENGE_PREFIX: &str = "webauthn#";
 /// On a passkey challenge: the challenge's bytes, base64url.
 pub const CHALLENGE: &str = "challenge";

@@ -113,6 +113,14 @@ async fn attribute_names(tables: &Tables, key: &str) -> BTreeSet<String> {
 }
 
 /// Every item of the revoked-tokens table, by key.
+/// The revoked-tokens table's items that are still usable: a spent `mfa_token` stays until
+/// its TTL, marked `spent_by`.
+async fn live_items(tables: &Tables) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let mut items = revoked_items(tables).await;
+    items.retain(|_, item| !item.contains_key("spent_by"));
+    items
+}
+
 async fn revoked_items(tables: &Tables) -> HashMap<String, HashMap<String, AttributeValue>> {
     let out = tables
         .client
@@ -463,10 +471,13 @@ async fn an_mfa_token_serves_one_login() {
     assert!(!challenges.spend("t1", NOW).await.unwrap());
     assert_eq!(challenges.get("t1", NOW).await.unwrap(), None);
     assert!(!challenges.spend("unknown", NOW).await.unwrap());
-    // Failures on a spent or unknown token make no item.
+    // Failures on a spent or unknown token make no item and change none.
     challenges.record_failure("t1").await.unwrap();
     challenges.record_failure("unknown").await.unwrap();
-    assert!(revoked_items(&tables).await.is_empty());
+    assert!(live_items(&tables).await.is_empty());
+    let spent = &revoked_items(&tables).await["mfa#t1"];
+    assert_eq!(spent["failures"], AttributeValue::N("0".into()));
+    assert!(spent.contains_key("expires_at"), "removed by its TTL");
 
     // Expired: at its expiry and after, dead.
     challenges.create("t2", &dave).await.unwrap();
@@ -533,7 +544,7 @@ async fn of_concurrent_spends_of_an_mfa_token_one_wins() {
         let won = racing.join_all().await.into_iter().filter(|w| *w).count();
         assert_eq!(won, 1, "round {round}");
     }
-    assert!(revoked_items(&tables).await.is_empty());
+    assert!(live_items(&tables).await.is_empty());
 }
 
 // ---------------------------------------------------------------- lost answers
@@ -697,7 +708,7 @@ async fn a_second_factor_write_whose_answer_was_lost_answers_as_it_landed() {
         Some(1)
     );
     // A spend whose answer was lost is the caller's.
-    lose(&losses, "TransactWriteItems");
+    lose(&losses, "UpdateItem");
     assert!(challenges.spend("t", NOW).await.unwrap());
     assert!(all_lost(&losses));
     assert!(!challenges.spend("t", NOW).await.unwrap());

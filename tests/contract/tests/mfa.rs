@@ -305,18 +305,23 @@ async fn wrong_codes_count_as_failed_logins(backend: Backend) {
 async fn unusable_mfa_tokens(backend: Backend) {
     let h = backend.app().await;
     let e = h.enrolled().await;
-    for token in ["", "x", &"A".repeat(43), &"A".repeat(5000)] {
+    // A real token with another account's name in it (its hash is another one).
+    let real = h.step_one(&e.username, PASSWORD).await;
+    let (random, _) = real.split_once('.').unwrap();
+    let (other, _) = h.user_with_tokens().await;
+    let swapped = format!("{random}.{other}");
+    for token in ["", "x", &"A".repeat(43), &"A".repeat(5000), &swapped] {
         h.step_two(token, &e.recovery_codes[0])
             .await
             .assert_error(401, "mfa_failed");
     }
     // An expired one.
-    let expired = new_token().unwrap();
+    let expired = wristband_core::mfa::mfa_token(&new_token().unwrap().token, &e.username);
     h.app
         .mfa_challenges()
         .unwrap()
         .create(
-            &expired.hash,
+            &wristband_core::onetime::token_hash(&expired),
             &MfaChallenge {
                 username: e.username.clone(),
                 expires_at: now_secs() - 1,
@@ -325,7 +330,7 @@ async fn unusable_mfa_tokens(backend: Backend) {
         )
         .await
         .unwrap();
-    h.step_two(&expired.token, &e.recovery_codes[0])
+    h.step_two(&expired, &e.recovery_codes[0])
         .await
         .assert_error(401, "mfa_failed");
     h.call(json_request(

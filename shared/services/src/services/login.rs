@@ -136,10 +136,11 @@ pub const MFA_TOKEN_SECS: u64 = 300;
 /// `mfa_token` (stored as its hash) and the methods the second step takes.
 async fn mfa_required(app: &App, user: &UserRecord, now: u64) -> Result<ApiError, ApiError> {
     let username = user.username.as_str();
-    let token = new_token().map_err(ApiError::Internal)?;
+    let random = new_token().map_err(ApiError::Internal)?;
+    let mfa_token = wristband_core::mfa::mfa_token(&random.token, username);
     app.mfa_challenges()?
         .create(
-            &token.hash,
+            &wristband_core::onetime::token_hash(&mfa_token),
             &MfaChallenge {
                 username: username.to_owned(),
                 expires_at: now + MFA_TOKEN_SECS,
@@ -149,7 +150,7 @@ async fn mfa_required(app: &App, user: &UserRecord, now: u64) -> Result<ApiError
         .await?;
     audit::record(Event::MfaRequired).username(username).emit();
     Ok(ApiError::MfaRequired {
-        mfa_token: token.token,
+        mfa_token,
         methods: if user.passkeys.is_empty() {
             vec!["totp", "recovery_code"]
         } else {

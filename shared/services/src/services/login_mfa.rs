@@ -6,7 +6,8 @@
 
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_millis;
-use wristband_core::onetime::{is_plausible_token, token_hash};
+use wristband_core::mfa::mfa_token_username;
+use wristband_core::onetime::token_hash;
 use wristband_core::store::{throttle_key, ClientInfo, FailureCount};
 use wristband_core::ApiError;
 
@@ -33,21 +34,22 @@ fn failed(username: Option<&str>, reason: &'static str) -> ApiError {
 pub async fn login_mfa(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
     let now_ms = now_millis();
     let now = now_ms / 1000;
-    let hash = is_plausible_token(&input.mfa_token).then(|| token_hash(&input.mfa_token));
-    let challenge = match &hash {
-        Some(hash) => app.mfa_challenges()?.get(hash, now).await?,
-        None => None,
-    };
-    let (Some(hash), Some(challenge)) = (hash, challenge) else {
+    // The token names its account: the login, the account, its throttling and its
+    // sessions are read in one round trip.
+    let Some(username) = mfa_token_username(&input.mfa_token) else {
         return Err(failed(None, "mfa_token"));
     };
-    let username = challenge.username.as_str();
+    let hash = token_hash(&input.mfa_token);
     let key = throttle_key(username, input.client.source_ip.as_deref());
-    let (throttle, user, live_sessions) = tokio::try_join!(
+    let (challenge, throttle, user, live_sessions) = tokio::try_join!(
+        app.mfa_challenges()?.get(&hash, now),
         app.throttle()?.state(&key, now_ms),
         app.users()?.get(username),
         app.sessions()?.list(username, now),
     )?;
+    if challenge.is_none_or(|c| c.username != username) {
+        return Err(failed(None, "mfa_token"));
+    }
     if let Some(state) = throttle.filter(|s| s.blocks(now_ms)) {
         return Err(throttled(username, state.blocked_until_ms, now_ms));
     }

@@ -165,7 +165,11 @@ pub async fn login(app: &App, input: Input) -> Result<TokenResponse, ApiError> {
         return Err(ApiError::AccountDisabled);
     }
     // A passkey answers the second step of a password login too: its mfa_token is done.
-    if let Some(token) = input.mfa_token.as_deref().filter(|t| is_plausible_token(t)) {
+    if let Some(token) = input
+        .mfa_token
+        .as_deref()
+        .filter(|t| wristband_core::mfa::mfa_token_username(t) == Some(username))
+    {
         app.mfa_challenges()?.spend(&token_hash(token), now).await?;
     }
     if throttle.is_some() {
