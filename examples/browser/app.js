@@ -14,6 +14,13 @@
 // Second factor (TOTP): "Set up" enrols (POST /mfa/totp, QR code drawn in the page) and
 // confirms (POST /mfa/totp/confirm, ten recovery codes shown once); a login that answers
 // 401 mfa_required asks for a code and posts it to /login/mfa with the mfa_token.
+//
+// Passkeys (WebAuthn, with the browser's JSON helpers: no library): "Add a passkey" asks
+// the API for creation options, the browser's navigator.credentials.create() for a new
+// discoverable credential, and posts its toJSON(); "Sign in with a passkey" does the same
+// with request options and navigator.credentials.get(), no username needed. When a
+// password login answers mfa_required with "passkey" among its methods, the passkey may
+// answer that second step too.
 "use strict";
 
 // The API: ?api= (this page only), else config.js's (common.js).
@@ -88,7 +95,11 @@ async function login(event) {
   } else if (r.status === 401 && r.json && r.json.error === "mfa_required") {
     // A right password for an account with a second factor: no tokens yet.
     mfaToken = r.json.mfa_token;
-    log(`POST /login: 401 mfa_required, methods ${r.json.methods.join(", ")}: enter a code`, "warn");
+    // "passkey" among the methods: the account's passkey may answer this step instead.
+    const passkey = r.json.methods.includes("passkey");
+    const ask = passkey ? "enter a code or use a passkey" : "enter a code";
+    log(`POST /login: 401 mfa_required, methods ${r.json.methods.join(", ")}: ${ask}`, "warn");
+    $("mfa-login-passkey-offer").hidden = !passkey;
     $("mfa-login").hidden = false;
     $("mfa-login-code").value = "";
     $("mfa-login-code").focus();
@@ -115,10 +126,13 @@ async function loginMfa(event) {
   }
 }
 
+/** A login is done: the second step's form and its mfa_token are forgotten. */
 function loggedIn(username) {
   mfaToken = null;
   $("mfa-login").hidden = true;
+  $("mfa-login-passkey-offer").hidden = true;
   $("mfa-login-code").value = "";
+  $("passkey-login-output").textContent = "";
   setStatus(username);
 }
 
@@ -126,7 +140,8 @@ async function me() {
   const r = await authed("GET", "/me");
   if (r.status === 200) {
     $("me-output").textContent = JSON.stringify(r.json, null, 2);
-    // amr (RFC 8176): ["pwd"] for a password alone, ["pwd", "otp", "mfa"] with a code.
+    // amr (RFC 8176): ["pwd"] for a password alone, ["pwd", "otp", "mfa"] with a code,
+    // ["hwk", "mfa"] for a passkey that verified its user (PIN, biometrics).
     const amr = (r.json.amr || []).join(",");
     $("amr").textContent = amr;
     log(`GET /me: 200, sub ${r.json.sub}, fresh ${r.json.fresh}, amr ${amr}`, "ok");
@@ -147,6 +162,7 @@ async function logout() {
     $("me-output").textContent = "(logged out)";
     $("amr").textContent = "(logged out)";
     closeMfaPanels();
+    closePasskeyPanel();
   } else {
     log(`DELETE /logout: ${r.status} ${r.json.error}`, "error");
   }
@@ -265,11 +281,213 @@ async function confirmMfa(event) {
   log(`POST /mfa/totp/confirm: 200, two-factor authentication on; ${r.json.recovery_codes.length} recovery codes shown once`, "ok");
 }
 
+/**
+ * Why this page cannot use passkeys here, or null when it can: WebAuthn needs a secure
+ * context (https, or http://localhost), and this page uses WebAuthn Level 3's JSON forms
+ * (parseCreationOptionsFromJSON, parseRequestOptionsFromJSON, toJSON) instead of a library.
+ */
+function passkeySupport() {
+  if (!window.isSecureContext) return "passkeys need a secure context (https, or http://localhost)";
+  if (!window.PublicKeyCredential) return "this browser has no WebAuthn";
+  const pkc = window.PublicKeyCredential;
+  if (
+    typeof pkc.parseCreationOptionsFromJSON !== "function" ||
+    typeof pkc.parseRequestOptionsFromJSON !== "function" ||
+    typeof pkc.prototype.toJSON !== "function"
+  ) {
+    return "this browser lacks WebAuthn's JSON forms (parseCreationOptionsFromJSON, toJSON)";
+  }
+  return null;
+}
+
+/** "2025-01-31 12:34 UTC" of a Unix time in seconds. */
+function when(seconds) {
+  return new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+/** An error answer of a call that needs a fresh token, with what to do about it. */
+function freshHint(r) {
+  return r.json && r.json.error === "fresh_token_required" ? " (log in again first)" : "";
+}
+
+/** Empties the passkey list and its note (logged out: nothing of the account stays). */
+function closePasskeyPanel() {
+  $("passkey-list").replaceChildren();
+  $("passkey-output").textContent = "";
+}
+
+/** The account's passkeys, each with a Remove button (text only: no HTML from the API). */
+function showPasskeys(passkeys) {
+  const items = passkeys.map((p) => {
+    const li = document.createElement("li");
+    li.className = "passkey";
+    li.dataset.id = p.id;
+    const name = document.createElement("strong");
+    name.textContent = p.name;
+    const dates = document.createElement("small");
+    const used = p.last_used_at ? `last used ${when(p.last_used_at)}` : "never used";
+    dates.textContent = ` added ${when(p.created_at)}, ${used}`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "passkey-remove";
+    remove.textContent = "Remove";
+    remove.addEventListener("click", () => removePasskey(p));
+    li.append(name, dates, remove);
+    return li;
+  });
+  if (items.length === 0) {
+    const li = document.createElement("li");
+    li.className = "none";
+    li.textContent = "(no passkeys)";
+    items.push(li);
+  }
+  $("passkey-list").replaceChildren(...items);
+}
+
+/** GET /passkeys: names and dates only (the public keys stay server-side). */
+async function listPasskeys() {
+  const r = await authed("GET", "/passkeys");
+  if (r.status !== 200) {
+    $("passkey-output").textContent = describe(r);
+    log(`GET /passkeys: ${r.status} ${describe(r)}`, "error");
+    if (r.status === 401) setStatus(null);
+    return;
+  }
+  showPasskeys(r.json.passkeys);
+  const n = r.json.passkeys.length;
+  log(`GET /passkeys: 200, ${n} passkey${n === 1 ? "" : "s"}`, "ok");
+}
+
+/**
+ * "Add a passkey": POST /passkeys/registration/options (a fresh access token) gives the
+ * creation options (the challenge is kept server-side, for this account), the browser
+ * asks the authenticator for a new discoverable credential, and POST
+ * /passkeys/registration stores its public key. Nothing secret passes through the page.
+ */
+async function addPasskey() {
+  $("passkey-output").textContent = "";
+  const unsupported = passkeySupport();
+  if (unsupported) {
+    $("passkey-output").textContent = unsupported;
+    log(`Add a passkey: ${unsupported}`, "error");
+    return;
+  }
+  const options = await authed("POST", "/passkeys/registration/options");
+  if (options.status !== 200) {
+    const hint = freshHint(options);
+    $("passkey-output").textContent = describe(options) + hint;
+    log(`POST /passkeys/registration/options: ${options.status} ${describe(options)}${hint}`, "error");
+    return;
+  }
+  log("POST /passkeys/registration/options: 200, asking the authenticator", "ok");
+  let credential;
+  try {
+    credential = await navigator.credentials.create({
+      publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.json.publicKey),
+    });
+  } catch (err) {
+    // NotAllowedError: cancelled or timed out; InvalidStateError: this authenticator
+    // already holds one of the account's passkeys (the options exclude them).
+    $("passkey-output").textContent = `${err.name}: ${err.message}`;
+    log(`navigator.credentials.create: ${err.name}: ${err.message}`, "error");
+    return;
+  }
+  const body = { credential: credential.toJSON() };
+  const name = $("passkey-name").value.trim();
+  if (name) body.name = name;
+  const r = await authed("POST", "/passkeys/registration", { body });
+  if (r.status !== 201) {
+    const hint = freshHint(r);
+    $("passkey-output").textContent = describe(r) + hint;
+    log(`POST /passkeys/registration: ${r.status} ${describe(r)}${hint}`, "error");
+    return;
+  }
+  $("passkey-name").value = "";
+  $("passkey-output").textContent = `Passkey "${r.json.name}" added: it signs you in without a password.`;
+  log(`POST /passkeys/registration: 201, passkey "${r.json.name}" added`, "ok");
+  await listPasskeys();
+}
+
+/**
+ * DELETE /passkeys/{id} (a fresh access token). The authenticator keeps its credential
+ * (a page cannot delete it); the API refuses it from now on.
+ */
+async function removePasskey(passkey) {
+  $("passkey-output").textContent = "";
+  const r = await authed("DELETE", `/passkeys/${encodeURIComponent(passkey.id)}`);
+  if (r.status !== 204) {
+    const hint = freshHint(r);
+    $("passkey-output").textContent = describe(r) + hint;
+    log(`DELETE /passkeys/{id}: ${r.status} ${describe(r)}${hint}`, "error");
+    return;
+  }
+  $("passkey-output").textContent =
+    `Passkey "${passkey.name}" removed; the device still holds it, but it signs in no more.`;
+  log(`DELETE /passkeys/{id}: 204, passkey "${passkey.name}" removed`, "ok");
+  await listPasskeys();
+}
+
+/**
+ * "Sign in with a passkey" (no username: the passkey names its account), and "Use a
+ * passkey" on the second step, which also sends the pending mfa_token (spent with this
+ * login). POST /login/passkey/options gives request options and a challenge_id; the
+ * browser lets the person pick one of this site's passkeys; POST /login/passkey sets the
+ * same cookies as /login (no CSRF value: it is not cookie-authenticated).
+ */
+async function loginWithPasskey() {
+  const output = $("passkey-login-output");
+  output.textContent = "";
+  const unsupported = passkeySupport();
+  if (unsupported) {
+    output.textContent = unsupported;
+    log(`Sign in with a passkey: ${unsupported}`, "error");
+    return;
+  }
+  // The options are the same for everyone: no username goes out.
+  const options = await call("POST", "/login/passkey/options", { body: {}, credentials: "omit" });
+  if (options.status !== 200) {
+    output.textContent = describe(options);
+    log(`POST /login/passkey/options: ${options.status} ${describe(options)}`, "error");
+    return;
+  }
+  log("POST /login/passkey/options: 200, asking the authenticator", "ok");
+  let credential;
+  try {
+    credential = await navigator.credentials.get({
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.json.publicKey),
+    });
+  } catch (err) {
+    // NotAllowedError: cancelled, timed out, or no passkey of this site on the device.
+    output.textContent = `${err.name}: ${err.message}`;
+    log(`navigator.credentials.get: ${err.name}: ${err.message}`, "error");
+    return;
+  }
+  const body = { challenge_id: options.json.challenge_id, credential: credential.toJSON() };
+  if (mfaToken) body.mfa_token = mfaToken;
+  const r = await call("POST", "/login/passkey", { body });
+  if (r.status !== 200) {
+    // invalid_credentials: a passkey the API does not know (never registered, or
+    // removed), a bad signature, a spent challenge; 429: wait as the password would.
+    output.textContent = describe(r);
+    log(`POST /login/passkey: ${r.status} ${describe(r)}`, "error");
+    return;
+  }
+  log("POST /login/passkey: 200, cookies set", "ok");
+  loggedIn(null);
+  $("status").textContent = "logged in with a passkey";
+  // No username was typed: /me says whose passkey it was (and shows amr).
+  await me();
+}
+
 $("api").textContent = API;
 $("origin").textContent = location.origin;
 $("register").addEventListener("click", register);
 $("credentials").addEventListener("submit", login);
 $("mfa-login").addEventListener("submit", loginMfa);
+$("passkey-login").addEventListener("click", loginWithPasskey);
+$("mfa-login-passkey").addEventListener("click", loginWithPasskey);
+$("passkey-add").addEventListener("click", addPasskey);
+$("passkey-show").addEventListener("click", listPasskeys);
 $("mfa-setup").addEventListener("click", setupMfa);
 $("mfa-confirm-form").addEventListener("submit", confirmMfa);
 $("forgot").addEventListener("submit", forgot);
