@@ -15,7 +15,7 @@ fn main() -> Result<(), wristband_http::Error> {
         let http = Arc::new(DynamoDbHttp::from_env().map_err(refuse_to_start)?);
         let tables = &config.tables;
         let revocation = Revocation {
-            verifier: TokenVerifier::new(&config).map_err(refuse_to_start)?,
+            verifier: TokenVerifier::public_only(&config).map_err(refuse_to_start)?,
             revocations: Arc::new(LiteRevokedTokens::new(http.clone(), &tables.revoked_tokens)),
             ender: Arc::new(LiteSessionEnder::new(
                 http,

@@ -702,6 +702,12 @@ impl Config {
         self.verification_keys_with(current.as_ref())
     }
 
+    /// The public keys alone: `JWT_PUBLIC_KEYS` under EdDSA/ES256 (the secret under HS256),
+    /// never `JWT_PRIVATE_KEY`; what a function that holds no private key verifies with.
+    pub fn public_verification_keys(&self) -> Result<VerificationKeys, ConfigError> {
+        self.verification_keys_with(None)
+    }
+
     /// As [`Config::verification_keys`], with the current private key already parsed:
     /// `current` must be what [`Config::signing_key`] returned for this configuration
     /// (the issuer's key), or `None` where the function holds no private key. Unused

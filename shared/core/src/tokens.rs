@@ -192,6 +192,14 @@ impl TokenVerifier {
         Ok(Self::with_keys(config, config.verification_keys()?))
     }
 
+    /// The verifier of a function that holds no private key (every verifier): the keys
+    /// of `JWT_PUBLIC_KEYS` (HS256: the secret) only. A `JWT_PRIVATE_KEY` in its
+    /// environment is never read, so the private-key parser and the signing code are not
+    /// even linked into these functions.
+    pub fn public_only(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self::with_keys(config, config.public_verification_keys()?))
+    }
+
     /// The verifier of a function that also issues (refresh): the same key ring as
     /// [`TokenVerifier::new`], with the current key taken from `issuer` (built from the
     /// same `config`) instead of parsing `JWT_PRIVATE_KEY` a second time. A kid of

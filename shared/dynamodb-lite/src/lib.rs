@@ -32,7 +32,7 @@ pub fn authenticator(
     http: Arc<DynamoDbHttp>,
 ) -> Result<Arc<Authenticator>, ConfigError> {
     Ok(Arc::new(Authenticator::new(
-        TokenVerifier::new(config)?,
+        TokenVerifier::public_only(config)?,
         Arc::new(LiteRevokedTokens::new(
             http,
             config.tables.revoked_tokens.clone(),
