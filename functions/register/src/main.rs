@@ -21,6 +21,7 @@ fn main() -> Result<(), wristband_http::Error> {
         let app = App::new(config)
             .with_password_hasher()
             .with_users(db.users())
+            .with_registry(db.users())
             .with_one_time_tokens(db.one_time_tokens())
             .with_rate_limits(db.rate_limits())
             .with_mailer(mailer);

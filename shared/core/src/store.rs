@@ -178,12 +178,6 @@ impl std::fmt::Display for UserRecord {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts the user and, when it has an address, the address's claim, in one
-    /// transaction: unless the name or the address is taken (nothing is overwritten, and
-    /// of two registrations racing for one address only one wins). Idempotent:
-    /// [`Created::Created`] again when the existing user was created by this very record
-    /// (same `creation_id`), e.g. by an earlier attempt of a retried write.
-    async fn create(&self, user: &UserRecord) -> Result<Created, StoreError>;
     /// A strongly consistent read.
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
     /// Replaces the roles of an existing user (the admin tool); `false` if there is no
@@ -195,6 +189,20 @@ pub trait UserStore: Send + Sync {
         username: &str,
         password_hash: &str,
     ) -> Result<(), StoreError>;
+}
+
+/// Creating users: only `/register` (and the admin tool) writes new accounts. A trait of
+/// its own, so that the other functions, which hold a [`UserStore`], do not link the
+/// transaction that writes a user with its address claim (a trait object links every
+/// method of its trait).
+#[async_trait]
+pub trait UserRegistry: Send + Sync {
+    /// Inserts the user and, when it has an address, the address's claim, in one
+    /// transaction: unless the name or the address is taken (nothing is overwritten, and
+    /// of two registrations racing for one address only one wins). Idempotent:
+    /// [`Created::Created`] again when the existing user was created by this very record
+    /// (same `creation_id`), e.g. by an earlier attempt of a retried write.
+    async fn create(&self, user: &UserRecord) -> Result<Created, StoreError>;
 }
 
 /// What [`AccountStore::change_email`] did.

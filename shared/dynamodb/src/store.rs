@@ -17,7 +17,8 @@ use aws_sdk_dynamodb::Client;
 use wristband_core::config::{TableNames, ThrottlePolicy};
 use wristband_core::store::{
     contended_failure, Created, FailureCount, LoginThrottleStore, RevocationStore, Rotation,
-    SessionEnder, SessionRecord, SessionStore, ThrottleState, TotpFactor, UserRecord, UserStore,
+    SessionEnder, SessionRecord, SessionStore, ThrottleState, TotpFactor, UserRecord, UserRegistry,
+    UserStore,
 };
 use wristband_core::StoreError;
 
@@ -207,7 +208,7 @@ fn user_item(user: &UserRecord) -> Item {
 }
 
 #[async_trait]
-impl UserStore for DynamoDbUsers {
+impl UserRegistry for DynamoDbUsers {
     async fn create(&self, user: &UserRecord) -> Result<Created, StoreError> {
         let Some(email) = &user.email else {
             return self.create_without_address(user).await;
@@ -276,7 +277,10 @@ impl UserStore for DynamoDbUsers {
         // Cancelled for another reason (a conflicting transaction in flight, throttling).
         Err(StoreError::Unavailable(Box::new(err)))
     }
+}
 
+#[async_trait]
+impl UserStore for DynamoDbUsers {
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         if !is_user_key(username) {
             // An address claim shares the table, never a user's name.

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use wristband_core::config::TableNames;
 use wristband_core::ids::random_id;
+use wristband_core::store::UserRegistry as _;
 use wristband_core::store::{
     AccountStore, Created, EmailChange, OneTimeToken, OneTimeTokenStore, Purpose, RateLimitStore,
     UserRecord, UserStore,

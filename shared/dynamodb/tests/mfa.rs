@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use wristband_core::config::TableNames;
 use wristband_core::ids::random_id;
 use wristband_core::mfa::{base32, new_secret, MfaKey};
+use wristband_core::store::UserRegistry as _;
 use wristband_core::store::{
     Created, MfaChallenge, MfaChallengeStore, MfaStore, TotpFactor, UserRecord, UserStore,
     MFA_MAX_FAILURES,

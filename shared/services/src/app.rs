@@ -8,8 +8,8 @@ use std::sync::Arc;
 use wristband_core::mail::Mailer;
 use wristband_core::store::{
     AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore, PasskeyStore,
-    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
-    WebauthnChallengeStore,
+    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserRegistry,
+    UserStore, WebauthnChallengeStore,
 };
 use wristband_core::{ApiError, Authenticator, Config, ConfigError, TokenIssuer, TokenVerifier};
 
@@ -31,6 +31,7 @@ pub struct App {
     authenticator: Option<Arc<Authenticator>>,
     passwords: Option<PasswordHasher>,
     users: Option<Arc<dyn UserStore>>,
+    registry: Option<Arc<dyn UserRegistry>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     sessions: Option<Arc<dyn SessionStore>>,
     ender: Option<Arc<dyn SessionEnder>>,
@@ -58,6 +59,7 @@ impl App {
             authenticator: None,
             passwords: None,
             users: None,
+            registry: None,
             revocations: None,
             sessions: None,
             ender: None,
@@ -87,7 +89,7 @@ impl App {
     pub fn verifying(mut self, revocations: Arc<dyn RevocationCheck>) -> Result<Self, ConfigError> {
         let verifier = match &self.issuer {
             Some(issuer) => TokenVerifier::for_issuer(&self.config, issuer)?,
-            None => TokenVerifier::new(&self.config)?,
+            None => TokenVerifier::public_only(&self.config)?,
         };
         self.authenticator = Some(Arc::new(Authenticator::new(verifier, revocations)));
         Ok(self)
@@ -101,6 +103,12 @@ impl App {
 
     pub fn with_users(mut self, users: Arc<dyn UserStore>) -> Self {
         self.users = Some(users);
+        self
+    }
+
+    /// Creates users (`/register`).
+    pub fn with_registry(mut self, registry: Arc<dyn UserRegistry>) -> Self {
+        self.registry = Some(registry);
         self
     }
 
@@ -198,6 +206,12 @@ impl App {
         self.users
             .as_ref()
             .ok_or_else(|| missing("the users store"))
+    }
+
+    pub fn registry(&self) -> Result<&Arc<dyn UserRegistry>, ApiError> {
+        self.registry
+            .as_ref()
+            .ok_or_else(|| missing("the user registry"))
     }
 
     pub fn revocations(&self) -> Result<&Arc<dyn RevocationStore>, ApiError> {

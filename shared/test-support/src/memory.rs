@@ -13,8 +13,8 @@ use wristband_core::store::{
     MfaChallengeStore, MfaStore, OneTimeToken, OneTimeTokenStore, PasskeyCreated, PasskeyRecord,
     PasskeyStore, Purpose, RateLimitStore, RevocationCheck, RevocationStore, Rotation,
     SessionEnder, SessionRecord, SessionStore, ThrottleState, TotpFactor, UserPage, UserRecord,
-    UserStore, WebauthnChallenge, WebauthnChallengeStore, WebauthnPurpose, MAX_PASSKEYS_PER_USER,
-    MFA_MAX_FAILURES,
+    UserRegistry, UserStore, WebauthnChallenge, WebauthnChallengeStore, WebauthnPurpose,
+    MAX_PASSKEYS_PER_USER, MFA_MAX_FAILURES,
 };
 use wristband_core::{Claims, StoreError};
 
@@ -39,7 +39,7 @@ pub struct InMemoryUsers {
 }
 
 #[async_trait]
-impl UserStore for InMemoryUsers {
+impl UserRegistry for InMemoryUsers {
     async fn create(&self, user: &UserRecord) -> Result<Created, StoreError> {
         let mut inner = lock(&self.inner);
         if let Some(existing) = inner.users.get(&user.username) {
@@ -60,7 +60,10 @@ impl UserStore for InMemoryUsers {
         inner.users.insert(user.username.clone(), user.clone());
         Ok(Created::Created)
     }
+}
 
+#[async_trait]
+impl UserStore for InMemoryUsers {
     async fn get(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         Ok(lock(&self.inner).users.get(username).cloned())
     }

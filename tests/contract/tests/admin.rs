@@ -200,7 +200,7 @@ async fn the_list_pages_through_every_user_once_without_secrets(backend: Backend
     let (root_name, root) = admin(&h).await;
     // 120 users of this test (others' users may share the table): at least two pages.
     let prefix = unique_user();
-    let users = h.app.users().unwrap();
+    let users = h.app.registry().unwrap();
     let ours: Vec<String> = (0..120).map(|i| format!("{prefix}-{i:03}")).collect();
     for name in &ours {
         users.create(&record(name)).await.unwrap();

@@ -208,18 +208,18 @@ async fn create_user_is_idempotent_for_its_own_retry(backend: Backend) {
     let record = user_record(&name, &creation_id);
     // Issue 9 defect 5: the SDK's retry of a PutItem that had landed is the same write.
     assert_eq!(
-        h.app.users().unwrap().create(&record).await.unwrap(),
+        h.app.registry().unwrap().create(&record).await.unwrap(),
         Created::Created
     );
     assert_eq!(
-        h.app.users().unwrap().create(&record).await.unwrap(),
+        h.app.registry().unwrap().create(&record).await.unwrap(),
         Created::Created,
         "own retry is a success"
     );
     // Someone else's registration of the same name is not.
     let other = user_record(&name, &random_id().unwrap());
     assert_eq!(
-        h.app.users().unwrap().create(&other).await.unwrap(),
+        h.app.registry().unwrap().create(&other).await.unwrap(),
         Created::UsernameTaken
     );
     assert_eq!(

@@ -210,6 +210,7 @@ fn date(epoch_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use wristband_core::store::UserRegistry as _;
 
     use wristband_core::store::{AccountStore, UserRecord, UserStore};
     use wristband_test_support::{

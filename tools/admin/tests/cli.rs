@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use wristband_core::config::TableNames;
 use wristband_core::ids::{now_secs, random_id};
+use wristband_core::store::UserRegistry as _;
 use wristband_core::store::{
     AccountStore, RevocationCheck, SessionRecord, SessionStore, UserRecord, UserStore,
 };

@@ -143,7 +143,7 @@ mod tests {
     use wristband_core::ids::{now_secs, random_id};
     use wristband_core::store::{
         AccountStore, OneTimeToken, OneTimeTokenStore, Purpose, SessionRecord, SessionStore,
-        UserStore,
+        UserRegistry, UserStore,
     };
     use wristband_core::tokens::Subject;
     use wristband_core::{Claims, TokenIssuer, TokenType, TokenVerifier};

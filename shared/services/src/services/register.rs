@@ -58,7 +58,7 @@ pub async fn register(app: &App, input: Input) -> Result<Output, ApiError> {
         recovery_codes: Vec::new(),
         passkeys: Vec::new(),
     };
-    match app.users()?.create(&user).await? {
+    match app.registry()?.create(&user).await? {
         Created::Created => {}
         Created::UsernameTaken => return Err(ApiError::UsernameTaken),
         Created::EmailTaken => return Err(ApiError::EmailTaken),

@@ -16,8 +16,8 @@ use wristband_core::ids::random_id;
 use wristband_core::mail::Mail;
 use wristband_core::store::{
     AccountStore, LoginThrottleStore, MfaChallengeStore, MfaStore, OneTimeTokenStore, PasskeyStore,
-    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserStore,
-    WebauthnChallengeStore,
+    RateLimitStore, RevocationCheck, RevocationStore, SessionEnder, SessionStore, UserRegistry,
+    UserStore, WebauthnChallengeStore,
 };
 use wristband_core::{Authenticator, Claims, TokenType, TokenVerifier};
 use wristband_dynamodb::ensure_tables;
@@ -250,6 +250,7 @@ pub fn in_memory_app(config: Config, outbox: Arc<InMemoryOutbox>) -> App {
         config,
         Stores {
             users: users.clone(),
+            registry: users.clone(),
             accounts: users.clone(),
             mfa: users.clone(),
             passkeys: users,
@@ -280,6 +281,7 @@ pub fn dynamodb_app(
         config,
         Stores {
             users: db.users(),
+            registry: db.users(),
             accounts: db.accounts(),
             mfa: db.mfa(),
             passkeys: db.passkeys(),
@@ -301,6 +303,7 @@ pub fn dynamodb_app(
 /// SES emulator is the end-to-end tests' and wristband-ses's).
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
+    pub registry: Arc<dyn UserRegistry>,
     pub accounts: Arc<dyn AccountStore>,
     pub mfa: Arc<dyn MfaStore>,
     pub mfa_challenges: Arc<dyn MfaChallengeStore>,
@@ -326,6 +329,7 @@ pub fn full_app(config: Config, stores: Stores) -> App {
         .with_revocations(stores.revocations)
         .with_password_hasher()
         .with_users(stores.users)
+        .with_registry(stores.registry)
         .with_accounts(stores.accounts)
         .with_mfa(stores.mfa)
         .with_mfa_challenges(stores.mfa_challenges)
