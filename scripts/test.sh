@@ -195,6 +195,12 @@ stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
   cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa --test passkeys 2>&1 | tee -a "$LOG_DIR/tests.log"
 
+stage "smoke test: scripts/smoke.sh, what a user runs after sam deploy (HS256)"
+bash scripts/smoke.sh "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/smoke.log"
+# One line for the summary: the smoke steps count as tests.
+awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (smoke)\n", n }' \
+  "$LOG_DIR/smoke.log" >>"$LOG_DIR/tests.log"
+
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"
 
@@ -285,6 +291,8 @@ for alg in EdDSA ES256; do
     WRISTBAND_E2E_URL="http://127.0.0.1:$port" WRISTBAND_E2E_ALG="$alg" WRISTBAND_E2E_KID="$JWT_KID" \
       cargo test -p wristband-e2e --test keys 2>&1 | tee -a "$LOG_DIR/tests.log"
     .tools/venv/bin/python scripts/verify-with-pyjwt.py "http://127.0.0.1:$port" "$JWT_ISSUER" "$JWT_AUDIENCE"
+    # The smoke test finds the tokens' kid in the published JWKS.
+    bash scripts/smoke.sh "http://127.0.0.1:$port" 2>&1 | tee -a "$LOG_DIR/smoke.log"
   )
 done
 
