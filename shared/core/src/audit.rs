@@ -7,7 +7,12 @@
 //! session ids, reasons and counts. There is no way to put a token, a password, a hash or
 //! a key into one.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+
+/// The CloudWatch namespace of the audit lines' metrics (Embedded Metric Format).
+pub const EMF_NAMESPACE: &str = "wristband";
+/// The metric every audit line counts once, by `audit` (and `reason`).
+pub const EMF_METRIC: &str = "events";
 
 /// Who asked: what every audit line of one request carries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -216,6 +221,27 @@ impl Record {
             put("aws_request_id", &context.aws_request_id);
             put("source_ip", &context.source_ip);
         }
+        // CloudWatch Embedded Metric Format: the line is also one count of its event
+        // (metric `events` in namespace `wristband`, by `audit`, and by `audit` and
+        // `reason` where the line has a reason), so that CloudWatch makes metrics of
+        // logins ok / failed / throttled, tokens refused by reason, resets and second-
+        // factor results with no metric filter and no call from the function.
+        let mut dimensions = vec![json!(["audit"])];
+        if self.fields.get("reason").is_some_and(Value::is_string) {
+            dimensions.push(json!(["audit", "reason"]));
+        }
+        self.fields.insert(EMF_METRIC.into(), 1.into());
+        self.fields.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": time_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": EMF_NAMESPACE,
+                    "Dimensions": dimensions,
+                    "Metrics": [{"Name": EMF_METRIC, "Unit": "Count"}],
+                }],
+            }),
+        );
         Value::Object(self.fields).to_string()
     }
 
@@ -285,6 +311,32 @@ mod tests {
         let json: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(json["audit"], "token_refused");
         assert!(json.get("request_id").is_none());
+    }
+
+    #[test]
+    fn every_line_is_one_count_of_its_event_in_embedded_metric_format() {
+        let with_reason = record(Event::TokenRefused)
+            .reason("token_expired")
+            .line(None);
+        let json: Value = serde_json::from_str(&with_reason).unwrap();
+        assert_eq!(json["events"], 1);
+        let directive = &json["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], EMF_NAMESPACE);
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["audit"], ["audit", "reason"]])
+        );
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "events", "Unit": "Count"}])
+        );
+        assert_eq!(json["_aws"]["Timestamp"], json["time_ms"]);
+        let without = record(Event::LoginSucceeded).username("alice").line(None);
+        let json: Value = serde_json::from_str(&without).unwrap();
+        assert_eq!(
+            json["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["audit"]])
+        );
     }
 
     #[test]

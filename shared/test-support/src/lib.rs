@@ -2,6 +2,7 @@
 //! request builders and token forging. A dev-dependency only: no function links it.
 
 pub mod authenticator;
+pub mod emf;
 mod errors;
 mod memory;
 mod requests;

@@ -250,6 +250,14 @@ async fn security_events_are_audited_and_no_secret_reaches_the_log() {
         })
         .filter(|event| event["audit"].is_string())
         .collect();
+    // Every audit line of every function is also a CloudWatch metric (Embedded Metric
+    // Format): held to the specification, one count of its event.
+    for event in &audit_lines {
+        if let Err(why) = wristband_test_support::emf::check(event) {
+            panic!("audit line is not valid Embedded Metric Format ({why}): {event}");
+        }
+        assert_eq!(event["events"], 1, "{event}");
+    }
     // The events of our two names, each with the request's context.
     let mut events = BTreeSet::new();
     for event in &audit_lines {
