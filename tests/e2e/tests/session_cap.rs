@@ -54,10 +54,10 @@ async fn the_101st_login_evicts_and_audits_the_oldest_session() {
     let log = std::fs::read(var("WRISTBAND_E2E_WATCH_LOG")).expect("the watch log");
     let evicted: Vec<Value> = String::from_utf8_lossy(&log)
         .lines()
-        .filter_map(|line| {
-            line.find("{\"audit\":\"session_evicted\"")
-                .map(|at| &line[at..])
-        })
+        // An audit line is one JSON object (its keys in any order: the metric block
+        // `_aws` comes first); the emulator may print before it on the same line.
+        .filter(|line| line.contains("\"audit\":\"session_evicted\""))
+        .filter_map(|line| line.find('{').map(|at| &line[at..]))
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|event| event["username"] == name.as_str())
         .collect();
