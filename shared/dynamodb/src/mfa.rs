@@ -12,23 +12,17 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
-use wristband_core::ids::random_id;
 use wristband_core::store::{MfaChallenge, MfaChallengeStore, MfaStore, MFA_MAX_FAILURES};
 use wristband_core::StoreError;
 use wristband_dynamodb_lite::schema::*;
 
 use crate::store::{
-    classify, conditional_check_failed, get_n, get_s, malformed, n, s, DynamoDbUsers, Item,
+    applied, classify, conditional_check_failed, get_n, get_s, idempotent_update, malformed, n,
+    new_request, s, DynamoDbUsers, Item,
 };
-
-/// A fresh id for one call's write.
-fn new_request() -> Result<String, StoreError> {
-    random_id().map_err(StoreError::Other)
-}
 
 /// The string set of `members`, `None` when there are none: DynamoDB stores no empty
 /// set (nor one with duplicates), so the attribute is removed instead.
@@ -40,36 +34,17 @@ fn string_set(members: &[String]) -> Option<AttributeValue> {
 // ---------------------------------------------------------------- the factor
 
 impl DynamoDbUsers {
-    /// An UpdateItem of `username`'s item, with `#req` and `:req` (this call's `request`)
-    /// bound: its update expression writes `#req = :req`.
+    /// An UpdateItem of `username`'s item that records this call's `request` in
+    /// `MFA_REQUEST` (see [`idempotent_update`]).
     fn mfa_update(&self, username: &str, request: &str) -> UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(USERNAME, s(username))
-            .expression_attribute_names("#req", MFA_REQUEST)
-            .expression_attribute_values(":req", s(request))
+        idempotent_update(
+            &self.client,
+            &self.table,
+            (USERNAME, username.to_owned()),
+            MFA_REQUEST,
+            request,
+        )
     }
-}
-
-/// Sends a conditional write of [`DynamoDbUsers::mfa_update`]: `true` when it applied.
-/// A failed condition is `false`, unless the item already holds `request`: the SDK's
-/// retry of this very write, whose first attempt had landed.
-async fn applied(update: UpdateItemFluentBuilder, request: &str) -> Result<bool, StoreError> {
-    let result = update
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
-    let err = match result {
-        Ok(_) => return Ok(true),
-        Err(err) if conditional_check_failed(&err) => err,
-        Err(err) => return Err(classify(err)),
-    };
-    let old = match err.into_service_error() {
-        UpdateItemError::ConditionalCheckFailedException(e) => e.item,
-        _ => None,
-    };
-    Ok(old.and_then(|item| get_s(&item, MFA_REQUEST)).as_deref() == Some(request))
 }
 
 #[async_trait]
@@ -87,7 +62,7 @@ impl MfaStore for DynamoDbUsers {
             .expression_attribute_names("#u", USERNAME)
             .expression_attribute_names("#secret", TOTP_SECRET)
             .expression_attribute_values(":sealed", s(sealed));
-        applied(update, &request).await
+        applied(update, MFA_REQUEST, &request).await
     }
 
     async fn activate_totp(
@@ -120,7 +95,7 @@ impl MfaStore for DynamoDbUsers {
         if let Some(codes) = codes {
             update = update.expression_attribute_values(":codes", codes);
         }
-        applied(update, &request).await
+        applied(update, MFA_REQUEST, &request).await
     }
 
     async fn use_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError> {
@@ -135,7 +110,7 @@ impl MfaStore for DynamoDbUsers {
             .expression_attribute_names("#secret", TOTP_SECRET)
             .expression_attribute_names("#step", TOTP_LAST_STEP)
             .expression_attribute_values(":step", n(step));
-        applied(update, &request).await
+        applied(update, MFA_REQUEST, &request).await
     }
 
     async fn use_recovery_code(&self, username: &str, hash: &str) -> Result<bool, StoreError> {
@@ -151,7 +126,7 @@ impl MfaStore for DynamoDbUsers {
             .expression_attribute_names("#codes", RECOVERY_CODES)
             .expression_attribute_values(":one", AttributeValue::Ss(vec![hash.to_owned()]))
             .expression_attribute_values(":hash", s(hash));
-        applied(update, &request).await
+        applied(update, MFA_REQUEST, &request).await
     }
 
     async fn replace_recovery_codes(
@@ -178,7 +153,7 @@ impl MfaStore for DynamoDbUsers {
         if let Some(codes) = codes {
             update = update.expression_attribute_values(":codes", codes);
         }
-        applied(update, &request).await
+        applied(update, MFA_REQUEST, &request).await
     }
 
     async fn remove_totp(&self, username: &str) -> Result<(), StoreError> {
@@ -318,30 +293,23 @@ impl MfaChallengeStore for DynamoDbMfaChallenges {
         // succeeds; any other spend finds the mark and fails. The item stays, dead, until
         // its TTL.
         let request = new_request()?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(JTI, s(mfa_challenge_key(hash)))
-            .update_expression("SET #s = :req")
-            .condition_expression(
-                "attribute_exists(#k) AND #e > :now AND #f < :max \
-                 AND (attribute_not_exists(#s) OR #s = :req)",
-            )
-            .expression_attribute_names("#k", JTI)
-            .expression_attribute_names("#e", EXPIRES_AT)
-            .expression_attribute_names("#f", FAILURES)
-            .expression_attribute_names("#s", SPENT_BY)
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":max", n(u64::from(MFA_MAX_FAILURES)))
-            .expression_attribute_values(":req", s(&request))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            // Unknown, spent, expired or killed.
-            Err(err) if conditional_check_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        let update = idempotent_update(
+            &self.client,
+            &self.table,
+            (JTI, mfa_challenge_key(hash)),
+            SPENT_BY,
+            &request,
+        )
+        .update_expression("SET #req = :req")
+        .condition_expression(
+            "attribute_exists(#k) AND #e > :now AND #f < :max AND attribute_not_exists(#req)",
+        )
+        .expression_attribute_names("#k", JTI)
+        .expression_attribute_names("#e", EXPIRES_AT)
+        .expression_attribute_names("#f", FAILURES)
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":max", n(u64::from(MFA_MAX_FAILURES)));
+        // Unknown, spent, expired or killed: false.
+        applied(update, SPENT_BY, &request).await
     }
 }

@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
-use wristband_core::ids::random_id;
 use wristband_core::store::{
     PasskeyCreated, PasskeyRecord, PasskeyStore, UserStore, WebauthnChallenge,
     WebauthnChallengeStore, WebauthnPurpose, MAX_PASSKEYS_PER_USER,
@@ -18,8 +17,8 @@ use wristband_dynamodb_lite::schema::*;
 
 use crate::accounts::{backoff, built, contended, transact, TRANSACTION_ATTEMPTS};
 use crate::store::{
-    classify, conditional_check_failed, get_n, get_s, get_string_set, malformed, n, s,
-    DynamoDbUsers, Item,
+    applied, classify, get_n, get_s, get_string_set, idempotent_update, malformed, n, new_request,
+    s, DynamoDbUsers, Item,
 };
 
 fn passkey_from_item(item: &Item) -> Result<PasskeyRecord, StoreError> {
@@ -236,31 +235,24 @@ impl PasskeyStore for DynamoDbUsers {
         to: u32,
         now: u64,
     ) -> Result<bool, StoreError> {
-        // Written with the request's id: the SDK's retry of a write that had landed finds
-        // its own id (the counter has moved to `to` by this very request) and succeeds.
-        let request = random_id().map_err(StoreError::Other)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(USERNAME, s(passkey_key(credential_id)))
-            .update_expression("SET #c = :to, #t = :now, #l = :req")
-            .condition_expression("attribute_exists(#k) AND (#c = :from OR #l = :req)")
-            .expression_attribute_names("#k", USERNAME)
-            .expression_attribute_names("#c", SIGN_COUNT)
-            .expression_attribute_names("#t", LAST_USED_AT)
-            .expression_attribute_names("#l", LAST_REQUEST)
-            .expression_attribute_values(":from", n(u64::from(from)))
-            .expression_attribute_values(":to", n(u64::from(to)))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":req", s(&request))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_check_failed(&err) => Ok(false),
-            Err(err) => Err(classify(err)),
-        }
+        // Another login that moved the counter first fails the condition: `false`.
+        let request = new_request()?;
+        let update = idempotent_update(
+            &self.client,
+            &self.table,
+            (USERNAME, passkey_key(credential_id)),
+            LAST_REQUEST,
+            &request,
+        )
+        .update_expression("SET #c = :to, #t = :now, #req = :req")
+        .condition_expression("attribute_exists(#k) AND #c = :from")
+        .expression_attribute_names("#k", USERNAME)
+        .expression_attribute_names("#c", SIGN_COUNT)
+        .expression_attribute_names("#t", LAST_USED_AT)
+        .expression_attribute_values(":from", n(u64::from(from)))
+        .expression_attribute_values(":to", n(u64::from(to)))
+        .expression_attribute_values(":now", n(now));
+        applied(update, LAST_REQUEST, &request).await
     }
 }
 

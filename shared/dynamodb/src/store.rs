@@ -70,6 +70,55 @@ where
     }
 }
 
+/// A fresh id for one call's write.
+pub(crate) fn new_request() -> Result<String, StoreError> {
+    wristband_core::ids::random_id().map_err(StoreError::Other)
+}
+
+/// An UpdateItem of the item `key` in `table` that also records this call's `request` in
+/// `attribute` (`#req` and `:req` are bound: its update expression writes `#req = :req`).
+/// Sent by [`applied`], it answers as the write did even when the SDK sent it again after
+/// a lost answer: that retry fails its own condition, and the item as it was then holds
+/// this call's id.
+pub(crate) fn idempotent_update(
+    client: &Client,
+    table: &str,
+    key: (&str, String),
+    attribute: &str,
+    request: &str,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    client
+        .update_item()
+        .table_name(table)
+        .key(key.0, s(key.1))
+        .expression_attribute_names("#req", attribute)
+        .expression_attribute_values(":req", s(request))
+}
+
+/// Sends a conditional write of [`idempotent_update`]: `true` when it applied. A failed
+/// condition is `false`, unless the item already holds `request` in `attribute`: the
+/// SDK's retry of this very write, whose first attempt had landed.
+pub(crate) async fn applied(
+    update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    attribute: &str,
+    request: &str,
+) -> Result<bool, StoreError> {
+    let result = update
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    let err = match result {
+        Ok(_) => return Ok(true),
+        Err(err) if conditional_check_failed(&err) => err,
+        Err(err) => return Err(classify(err)),
+    };
+    let old = match err.into_service_error() {
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => e.item,
+        _ => None,
+    };
+    Ok(old.and_then(|item| get_s(&item, attribute)).as_deref() == Some(request))
+}
+
 pub(crate) fn conditional_check_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
