@@ -35,7 +35,12 @@ pub fn new_token() -> Result<NewToken, BoxError> {
 
 /// The stored form of a token: lower-case hex SHA-256 of its text.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
+}
+
+/// Lower-case hex SHA-256 of `bytes`: how secrets and long ids are keyed in the stores.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// Lower-case hex.

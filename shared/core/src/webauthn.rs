@@ -94,11 +94,6 @@ pub fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], crate::Box
     Ok(bytes)
 }
 
-/// The store's key of a challenge: the lower-case hex SHA-256 of what identifies it.
-pub fn challenge_hash(bytes: &[u8]) -> String {
-    crate::onetime::hex(&Sha256::digest(bytes))
-}
-
 /// A credential public key, as stored: the algorithm and its raw key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PublicKey {

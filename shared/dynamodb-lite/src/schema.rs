@@ -1,7 +1,7 @@
 //! The tables' attribute names and key prefixes: stated once, here, for both the SDK
 //! stores (`wristband-dynamodb`) and the verifiers' revocation check.
 
-use sha2::{Digest, Sha256};
+use wristband_core::onetime::sha256_hex;
 
 // users table
 pub const USERNAME: &str = "username";
@@ -136,14 +136,7 @@ pub fn email_claim_key(email: &str) -> String {
 
 /// The users-table key of a passkey, by its credential id (base64url).
 pub fn passkey_key(credential_id: &str) -> String {
-    let digest = Sha256::digest(credential_id.as_bytes());
-    let mut out = String::with_capacity(PASSKEY_PREFIX.len() + 64);
-    out.push_str(PASSKEY_PREFIX);
-    for byte in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-    }
-    out
+    format!("{PASSKEY_PREFIX}{}", sha256_hex(credential_id.as_bytes()))
 }
 
 /// Whether a users-table key is a user's (not an address claim or a passkey: those keys
@@ -155,11 +148,6 @@ pub fn is_user_key(key: &str) -> bool {
 /// The revoked-tokens key of a passkey challenge, by its hash.
 pub fn webauthn_challenge_key(hash: &str) -> String {
     format!("{WEBAUTHN_CHALLENGE_PREFIX}{hash}")
-}
-
-/// Whether a users-table key is an address claim rather than a user.
-pub fn is_email_claim_key(key: &str) -> bool {
-    key.starts_with(EMAIL_CLAIM_PREFIX)
 }
 
 /// The revoked-tokens key of an ended session.
@@ -201,14 +189,7 @@ pub fn rate_limit_key(key: &str) -> String {
     if key.len() <= RATE_KEY_MAX {
         return format!("{RATE_KEY_PREFIX}{key}");
     }
-    let digest = Sha256::digest(key.as_bytes());
-    let mut out = String::with_capacity(RATE_HASHED_KEY_PREFIX.len() + 64);
-    out.push_str(RATE_HASHED_KEY_PREFIX);
-    for byte in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-    }
-    out
+    format!("{RATE_HASHED_KEY_PREFIX}{}", sha256_hex(key.as_bytes()))
 }
 
 /// The revocation table's keys a token is checked against, in this order: its `jti`,
@@ -264,7 +245,7 @@ mod tests {
             one_time_slot_key("reset_password", "alice"),
             "ottslot#reset_password#alice"
         );
-        assert!(!is_email_claim_key(&one_time_token_key("x")));
+        assert!(!is_user_key(&one_time_token_key("x")));
         assert_eq!(mfa_challenge_key("ab12"), "mfa#ab12");
         assert_ne!(mfa_challenge_key("x"), one_time_token_key("x"));
         assert_eq!(webauthn_challenge_key("ab12"), "webauthn#ab12");

@@ -9,8 +9,9 @@ mod common;
 use common::{join_all, Backend, Harness, Tokens, PASSWORD, TEST_ORIGIN, TEST_RP_ID};
 use serde_json::{json, Value};
 use wristband_core::ids::now_secs;
+use wristband_core::onetime::sha256_hex;
 use wristband_core::store::{WebauthnChallenge, WebauthnPurpose};
-use wristband_core::webauthn::{b64url, challenge_hash};
+use wristband_core::webauthn::b64url;
 use wristband_core::TokenType;
 use wristband_test_support::authenticator::{Key, SoftAuthenticator, FLAG_UP};
 use wristband_test_support::json_request;
@@ -235,7 +236,7 @@ async fn registration_refusals(backend: Backend) {
         .webauthn_challenges()
         .unwrap()
         .create(
-            &challenge_hash(&challenge),
+            &sha256_hex(&challenge),
             &WebauthnChallenge {
                 purpose: WebauthnPurpose::Registration,
                 challenge: b64url(&challenge),

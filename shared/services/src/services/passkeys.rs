@@ -10,12 +10,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use wristband_core::audit::{self, Event};
 use wristband_core::ids::now_secs;
+use wristband_core::onetime::sha256_hex;
 use wristband_core::store::{
     PasskeyCreated, PasskeyRecord, UserRecord, WebauthnChallenge, WebauthnPurpose,
     MAX_PASSKEYS_PER_USER,
 };
 use wristband_core::webauthn::{
-    b64url, challenge_hash, passkey_name, Registration, WebauthnError, ALGORITHMS, CHALLENGE_BYTES,
+    b64url, passkey_name, Registration, WebauthnError, ALGORITHMS, CHALLENGE_BYTES,
     MAX_CREDENTIAL_ID_BYTES,
 };
 use wristband_core::{ApiError, Claims};
@@ -70,7 +71,7 @@ pub async fn registration_options(app: &App, access: Claims) -> Result<Options, 
     let handle = b64url(&random_bytes::<16>()?);
     app.webauthn_challenges()?
         .create(
-            &challenge_hash(&challenge),
+            &sha256_hex(&challenge),
             &WebauthnChallenge {
                 purpose: WebauthnPurpose::Registration,
                 challenge: b64url(&challenge),
@@ -159,7 +160,7 @@ pub async fn register(app: &App, input: RegisterInput) -> Result<Registered, Api
     let Some(kept) = app
         .webauthn_challenges()?
         .take(
-            &challenge_hash(&challenge),
+            &sha256_hex(&challenge),
             WebauthnPurpose::Registration,
             Some(&user.username),
             now_secs(),
