@@ -373,7 +373,7 @@ pub struct Registration {
 impl Registration {
     /// Parses the `credential` of `POST /passkeys/registration`.
     pub fn parse(credential: &serde_json::Value) -> Result<Self> {
-        let json: RegistrationJson = serde_json::from_value(credential.clone())
+        let json = RegistrationJson::deserialize(credential)
             .map_err(|_| WebauthnError::Malformed("credential: not a registration credential"))?;
         if json.type_ != "public-key" {
             return Err(WebauthnError::WrongType);
@@ -436,7 +436,7 @@ pub struct Assertion {
 impl Assertion {
     /// Parses the `credential` of `POST /login/passkey`.
     pub fn parse(credential: &serde_json::Value) -> Result<Self> {
-        let json: AssertionJson = serde_json::from_value(credential.clone())
+        let json = AssertionJson::deserialize(credential)
             .map_err(|_| WebauthnError::Malformed("credential: not an assertion"))?;
         if json.type_ != "public-key" {
             return Err(WebauthnError::WrongType);
