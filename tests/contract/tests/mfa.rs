@@ -26,21 +26,6 @@ struct Enrolled {
     tokens: Tokens,
 }
 
-fn decode_base32(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes() {
-        let value = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
-}
-
 /// The code of `secret` `ahead` steps from now (the window accepts one step either way).
 fn code(secret: &[u8], ahead: i64) -> String {
     let step = step_at(now_secs()).saturating_add_signed(ahead);
@@ -58,7 +43,7 @@ impl Harness {
         let r = self.post("/mfa/totp", &tokens.access, json!({})).await;
         assert_eq!(r.status, 200, "{r:?}");
         let secret_text = r.json["secret"].as_str().unwrap().to_owned();
-        let secret = decode_base32(&secret_text);
+        let secret = common::decode_base32(&secret_text);
         assert!(secret.len() * 8 >= 160, "at least 160 bits");
         let uri = r.json["otpauth_uri"].as_str().unwrap();
         assert!(uri.starts_with("otpauth://totp/"), "{uri}");
@@ -120,7 +105,7 @@ async fn enrolment_needs_a_fresh_token_and_a_right_code(backend: Backend) {
     .await
     .assert_error(400, "invalid_request");
     let r = h.post("/mfa/totp", &tokens.access, json!({})).await;
-    let secret = decode_base32(r.json["secret"].as_str().unwrap());
+    let secret = common::decode_base32(r.json["secret"].as_str().unwrap());
     let wrong = format!(
         "{:06}",
         (code(&secret, 0).parse::<u32>().unwrap() + 1) % 1_000_000
@@ -390,7 +375,7 @@ async fn a_reset_does_not_bypass_the_factor(backend: Backend) {
     assert_eq!(r.status, 200);
     let tokens = h.login_ok(&username, PASSWORD).await;
     let r = h.post("/mfa/totp", &tokens.access, json!({})).await;
-    let secret = decode_base32(r.json["secret"].as_str().unwrap());
+    let secret = common::decode_base32(r.json["secret"].as_str().unwrap());
     let r = h
         .post(
             "/mfa/totp/confirm",

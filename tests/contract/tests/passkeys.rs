@@ -295,7 +295,7 @@ async fn login_refusals(backend: Backend) {
     // Every refusal here counts as a failed login: room for all of them before a wait.
     let h = backend.app_with(|c| c.throttle.free_failures = 1000).await;
     let mut auth = es256();
-    let (username, _) = h.with_passkey(&mut auth).await;
+    h.with_passkey(&mut auth).await;
     let refused = |r: common::Resp| {
         r.assert_error(401, "invalid_credentials");
         assert_eq!(r.message(), "Bad username or password");
@@ -380,7 +380,6 @@ async fn login_refusals(backend: Backend) {
     for _ in 0..2 {
         assert_eq!(h.passkey_login(&mut zero).await.status, 200);
     }
-    let _ = username;
 }
 
 async fn refusals_count_toward_throttling(backend: Backend) {
@@ -420,7 +419,7 @@ async fn one_challenge_one_login_under_concurrency(backend: Backend) {
 async fn deleted_passkeys_and_accounts(backend: Backend) {
     let h = backend.app().await;
     let mut auth = es256();
-    let (username, tokens) = h.with_passkey(&mut auth).await;
+    let (_, tokens) = h.with_passkey(&mut auth).await;
     let id = b64url(&auth.credential_id);
     // Not another account's to delete; unknown and absurd ids are 404 too.
     let (_, other) = h.user_with_tokens().await;
@@ -478,7 +477,6 @@ async fn deleted_passkeys_and_accounts(backend: Backend) {
     assert_eq!(h.register(&name2, PASSWORD).await.status, 201);
     let again = h.login_ok(&name2, PASSWORD).await;
     assert!(h.list_passkeys(&again.access).await.is_empty());
-    let _ = username;
 }
 
 async fn disabled_accounts_are_refused(backend: Backend) {
@@ -507,7 +505,7 @@ async fn a_passkey_answers_the_second_step(backend: Backend) {
     assert_eq!(claims.amr, ["pwd"]);
     // With TOTP too: the step lists the passkey, which answers it.
     let enrol = h.post("/mfa/totp", &tokens.access, json!({})).await;
-    let secret = base32_decode(enrol.json["secret"].as_str().unwrap());
+    let secret = common::decode_base32(enrol.json["secret"].as_str().unwrap());
     let step = wristband_core::mfa::step_at(now_secs());
     let code = format!("{:06}", wristband_core::mfa::code_at(&secret, step));
     let r = h
@@ -535,21 +533,6 @@ async fn a_passkey_answers_the_second_step(backend: Backend) {
         ))
         .await;
     r.assert_error(401, "mfa_failed");
-}
-
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes() {
-        let value = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
 }
 
 on_both_backends!(

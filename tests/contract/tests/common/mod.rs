@@ -619,3 +619,19 @@ pub async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+/// The bytes of an unpadded RFC 4648 base32 text (a TOTP secret as enrolment shows it).
+pub fn decode_base32(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.bytes() {
+        let value = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
