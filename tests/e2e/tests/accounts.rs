@@ -8,34 +8,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use wristband_e2e::{base, client, unique, var, PASSWORD};
+use wristband_e2e::{call, client, unique, var, PASSWORD};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
-
-/// One answer: status and JSON body (`Null` when empty).
-async fn call(
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client().request(method, format!("{}{path}", base()));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-    };
-    (status, json)
-}
 
 /// Every message the emulator holds for `to`, oldest first.
 async fn inbox(to: &str) -> Vec<Value> {

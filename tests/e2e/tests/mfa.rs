@@ -11,47 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use wristband_core::mfa::{code_at, step_at};
-use wristband_e2e::{base, client, unique, var, PASSWORD};
-
-/// One answer: status, JSON body (`Null` when empty) and `Retry-After`.
-async fn call_with_headers(
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value, Option<String>) {
-    let mut req = client().request(method, format!("{}{path}", base()));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let retry_after = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let text = r.text().await.unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-    };
-    (status, json, retry_after)
-}
-
-async fn call(
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let (status, json, _) = call_with_headers(method, path, token, body).await;
-    (status, json)
-}
+use wristband_e2e::{authorize, call, call_with_headers, claims, unique, var, PASSWORD};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -98,16 +58,6 @@ fn base32_decode(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// The claims of a JWT, not verified (the stack's other suites verify signatures).
-fn claims(jwt: &str) -> Value {
-    use base64::Engine as _;
-    let payload = jwt.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn login(name: &str, password: &str) -> (StatusCode, Value) {
@@ -196,22 +146,6 @@ async fn enrolled(prefix: &str) -> Enrolled {
         recovery_codes,
         confirmed_with,
     }
-}
-
-/// The authorizer's answer for a bearer token, as API Gateway asks it.
-async fn authorize(access: &str) -> Value {
-    let event = json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/hello",
-        "identitySource": [],
-        "routeKey": "ANY /hello",
-        "rawPath": "/hello",
-        "rawQueryString": "",
-        "headers": {"host": "api.example", "user-agent": "e2e", "authorization": format!("Bearer {access}")},
-        "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
-    });
-    wristband_e2e::invoke_authorizer(&event).await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use wristband_e2e::{base, client, unique, var};
+use wristband_e2e::{authorize, call, claims, unique, var};
 use wristband_test_support::authenticator::{Key, SoftAuthenticator};
 
 /// The relying party make test starts the functions with.
@@ -21,39 +21,6 @@ fn authenticator(key: Key) -> SoftAuthenticator {
         &var("WEBAUTHN_RP_ID"),
         var("WEBAUTHN_ORIGINS").split(',').next().unwrap(),
     )
-}
-
-async fn call(
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = client().request(method, format!("{}{path}", base()));
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-    };
-    (status, json)
-}
-
-fn claims(jwt: &str) -> Value {
-    use base64::Engine as _;
-    let payload = jwt.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn register_passkey(access: &str, auth: &mut SoftAuthenticator) -> (StatusCode, Value) {
@@ -95,21 +62,6 @@ async fn account(prefix: &str) -> (String, String) {
     let credentials = wristband_e2e::register(&name).await;
     let login = wristband_e2e::login(&credentials).await;
     (name, wristband_e2e::token(&login, "access_token"))
-}
-
-async fn authorize(access: &str) -> Value {
-    let event = json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/hello",
-        "identitySource": [],
-        "routeKey": "ANY /hello",
-        "rawPath": "/hello",
-        "rawQueryString": "",
-        "headers": {"host": "api.example", "user-agent": "e2e", "authorization": format!("Bearer {access}")},
-        "requestContext": {"http": {"method": "GET", "path": "/hello", "sourceIp": "203.0.113.9"}},
-    });
-    wristband_e2e::invoke_authorizer(&event).await
 }
 
 #[tokio::test]
