@@ -20,8 +20,7 @@
 "use strict";
 
 const assert = require("node:assert/strict");
-const crypto = require("node:crypto");
-const { env, main, logLine, pass } = require("./lib.cjs");
+const { env, main, logCount, logLine, nextLog, pass, screenshots, totp } = require("./lib.cjs");
 
 const PAGE = env("WRISTBAND_PAGE_URL");
 const PAGE_ORIGIN = new URL(PAGE).origin;
@@ -31,47 +30,9 @@ const jsQR = require(env("JSQR"));
 
 const PASSWORD = "correct horse battery staple";
 
-/** RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) of a base32 secret at `seconds`. */
-function totp(base32, seconds) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const key = [];
-  let buffer = 0;
-  let bits = 0;
-  for (const ch of base32.replace(/=+$/, "")) {
-    const value = alphabet.indexOf(ch);
-    assert.ok(value >= 0, `not base32: ${base32}`);
-    buffer = ((buffer << 5) | value) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      key.push((buffer >> bits) & 0xff);
-    }
-  }
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
-  const mac = crypto.createHmac("sha1", Buffer.from(key)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
-
 const now = () => Date.now() / 1000;
 
-let shots = 0;
-/** One screenshot per step: browser-mfa-NN-<name>.png beside SCREENSHOT. */
-async function shot(page, name) {
-  const path = SCREENSHOT.replace(/\.png$/, "") + `-${String(++shots).padStart(2, "0")}-${name}.png`;
-  await page.screenshot({ path, fullPage: true });
-}
-
-const logCount = (page) => page.locator("#log li").count();
-
-/** The page's next log line (after the `n` it had) that is not a refresh notice. */
-async function nextLog(page, n) {
-  for (let i = n + 1; ; i++) {
-    const line = await logLine(page, i);
-    if (!/token_expired, refreshing$|^POST \/refresh: 200/.test(line)) return { line, count: i };
-  }
-}
+const shot = screenshots(SCREENSHOT);
 
 /** The QR code on the canvas, read by jsQR from the page's pixels. */
 async function readQr(page) {
@@ -226,7 +187,7 @@ async function run(browser) {
   const foreign = [...origins].filter((o) => o !== PAGE_ORIGIN && o !== new URL(API).origin);
   assert.deepEqual(foreign, [], "requests only to the page's origin and the API");
   pass("no request leaves the page's origin and the API (the QR code is drawn in the page)");
-  console.log(`screenshots: ${SCREENSHOT.replace(/\.png$/, "")}-NN-<step>.png (${shots})`);
+  console.log(`screenshots: ${SCREENSHOT.replace(/\.png$/, "")}-NN-<step>.png (${shot.count()})`);
 }
 
 main(run);
