@@ -98,6 +98,9 @@ pub struct SoftAuthenticator {
     pub client_data_type: Option<String>,
     /// Flip a bit of the next signature.
     pub corrupt_signature: bool,
+    /// The attestation format of registrations: `none` (an empty statement), or another
+    /// name with a statement the relying party does not verify.
+    pub attestation_format: &'static str,
 }
 
 impl SoftAuthenticator {
@@ -112,6 +115,7 @@ impl SoftAuthenticator {
             flags: FLAG_UP | FLAG_UV,
             client_data_type: None,
             corrupt_signature: false,
+            attestation_format: "none",
         }
     }
 
@@ -145,9 +149,20 @@ impl SoftAuthenticator {
         attested.extend_from_slice(&self.credential_id);
         attested.extend_from_slice(&encode(&self.key.cose()));
         let auth_data = self.auth_data(self.flags | FLAG_AT, Some(attested));
+        let statement = if self.attestation_format == "none" {
+            Cbor::Map(Vec::new())
+        } else {
+            Cbor::Map(vec![
+                (Cbor::Text("alg".into()), Cbor::Negative(-7)),
+                (Cbor::Text("sig".into()), Cbor::Bytes(vec![0x30; 70])),
+            ])
+        };
         let object = Cbor::Map(vec![
-            (Cbor::Text("fmt".into()), Cbor::Text("none".into())),
-            (Cbor::Text("attStmt".into()), Cbor::Map(Vec::new())),
+            (
+                Cbor::Text("fmt".into()),
+                Cbor::Text(self.attestation_format.into()),
+            ),
+            (Cbor::Text("attStmt".into()), statement),
             (
                 Cbor::Text("authData".into()),
                 Cbor::Bytes(auth_data.clone()),

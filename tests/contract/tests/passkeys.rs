@@ -271,6 +271,31 @@ async fn registration_refusals(backend: Backend) {
         "already registered",
     );
 
+    // Attestation other than `none` is accepted, its statement not verified (API.md), and
+    // a credential without the fields verification does not need (rawId, transports,
+    // authenticatorData, publicKey) registers too.
+    let mut packed = es256();
+    packed.attestation_format = "packed";
+    let r = h.register_passkey(access, &mut packed).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let options = h.creation_options(access).await;
+    let mut bare = es256().register(&options);
+    for field in ["rawId", "authenticatorAttachment", "clientExtensionResults"] {
+        bare.as_object_mut().unwrap().remove(field);
+    }
+    let response = bare["response"].as_object_mut().unwrap();
+    for field in ["transports", "authenticatorData"] {
+        response.remove(field);
+    }
+    let r = h
+        .post(
+            "/passkeys/registration",
+            access,
+            json!({"credential": bare}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+
     // Malformed input, and a token from /refresh.
     for bad in [
         json!({}),
@@ -288,7 +313,7 @@ async fn registration_refusals(backend: Backend) {
         .await
         .assert_error(401, "fresh_token_required");
     // The account holds what it registered, nothing refused.
-    assert_eq!(h.list_passkeys(access).await.len(), 1);
+    assert_eq!(h.list_passkeys(access).await.len(), 3);
 }
 
 async fn login_refusals(backend: Backend) {
