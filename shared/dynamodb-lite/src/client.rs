@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST, USER_AGENT};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use wristband_core::{ConfigError, StoreError};
@@ -93,6 +93,8 @@ pub struct SignedHttp {
     /// `None` without credentials in the environment: every call then fails (closed).
     signer: Option<Signer>,
     policy: Policy,
+    /// `wristband`, or `wristband app/<function>` ([`SignedHttp::with_app_name`]).
+    user_agent: HeaderValue,
 }
 
 impl SignedHttp {
@@ -139,7 +141,21 @@ impl SignedHttp {
             service,
             signer: credentials.map(|keys| Signer::for_service(service.signing_name, region, keys)),
             policy,
+            user_agent: HeaderValue::from_static("wristband"),
         })
+    }
+
+    /// Names the caller in the user agent (`wristband app/<name>`), as the SDK does with
+    /// its app name: [`AwsEnv::app_name`], the function's name. A name that is not a
+    /// user-agent token (see [`crate::env::app_name_token`]) is left out.
+    pub fn with_app_name(mut self, app_name: Option<&str>) -> Self {
+        if let Some(value) = app_name
+            .and_then(crate::env::app_name_token)
+            .and_then(|token| HeaderValue::try_from(format!("wristband app/{token}")).ok())
+        {
+            self.user_agent = value;
+        }
+        self
     }
 
     /// The endpoint as requests go to it (`http://127.0.0.1:8000`), without a path.
@@ -213,6 +229,7 @@ impl SignedHttp {
         let mut request = http::Request::post(uri.clone())
             .header(HOST, &self.host)
             .header(CONTENT_TYPE, operation.content_type)
+            .header(USER_AGENT, self.user_agent.clone())
             .header("x-amz-date", signed.amz_date);
         if let Some(token) = signed.session_token {
             request = request.header("x-amz-security-token", token);
@@ -322,7 +339,8 @@ impl DynamoDbHttp {
                 env.credentials,
                 roots,
                 policy,
-            )?,
+            )?
+            .with_app_name(env.app_name.as_deref()),
         })
     }
 
@@ -433,6 +451,7 @@ mod tests {
             region: "us-east-1".into(),
             endpoint_url: Some(endpoint.into()),
             credentials: None,
+            app_name: None,
         }
     }
 
@@ -457,6 +476,16 @@ mod tests {
         ] {
             assert!(ok(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_app_name_travels_in_the_user_agent() {
+        let mut e = env("http://127.0.0.1:8000");
+        let c = DynamoDbHttp::new(e.clone(), Roots::Platform, Policy::default()).unwrap();
+        assert_eq!(c.http.user_agent, "wristband");
+        e.app_name = Some("stack-LoginFunction-Ab1".into());
+        let c = DynamoDbHttp::new(e, Roots::Platform, Policy::default()).unwrap();
+        assert_eq!(c.http.user_agent, "wristband app/stack-LoginFunction-Ab1");
     }
 
     #[tokio::test]

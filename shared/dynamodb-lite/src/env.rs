@@ -35,6 +35,23 @@ pub struct AwsEnv {
     pub endpoint_url: Option<String>,
     /// `None` if the keys are missing: requests then fail (a 503), the process still starts.
     pub credentials: Option<Credentials>,
+    /// The caller's name for the `app/<name>` part of the user agent: the function's
+    /// (`AWS_LAMBDA_FUNCTION_NAME`, which Lambda and `cargo lambda watch` set), reduced to
+    /// the characters a user-agent token allows. It shows which function made a call, in
+    /// CloudTrail and to the recording proxy of `make test` that holds the template's IAM
+    /// policies to what each function calls.
+    pub app_name: Option<String>,
+}
+
+/// `name` as a user-agent token (`app/<token>`): the characters RFC 9110 allows in a
+/// token, at most 64 of them; `None` when nothing is left.
+pub fn app_name_token(name: &str) -> Option<String> {
+    let token: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c))
+        .take(64)
+        .collect();
+    (!token.is_empty()).then_some(token)
 }
 
 /// The function role's keys (Lambda sets them for the life of the execution environment).
@@ -92,6 +109,7 @@ impl AwsEnv {
             region,
             endpoint_url,
             credentials,
+            app_name: var("AWS_LAMBDA_FUNCTION_NAME").and_then(|name| app_name_token(&name)),
         }
     }
 
@@ -106,6 +124,7 @@ impl AwsEnv {
                 session_token: None,
                 account_id: None,
             }),
+            app_name: None,
         }
     }
 
@@ -141,6 +160,19 @@ mod tests {
         assert_eq!(env.endpoint_url, None);
         assert!(env.credentials.is_none());
         assert_eq!(env.endpoint(), "https://dynamodb.us-east-1.amazonaws.com");
+    }
+
+    #[test]
+    fn the_function_name_is_the_app_name() {
+        assert_eq!(env(&[]).app_name, None);
+        let e = env(&[("AWS_LAMBDA_FUNCTION_NAME", "wristband-LoginFunction-AbC_12")]);
+        assert_eq!(
+            e.app_name.as_deref(),
+            Some("wristband-LoginFunction-AbC_12")
+        );
+        assert_eq!(app_name_token("a b/c(d)"), Some("abcd".to_owned()));
+        assert_eq!(app_name_token(" /()"), None);
+        assert_eq!(app_name_token(&"x".repeat(100)).map(|t| t.len()), Some(64));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The SDK's configuration from what `wristband_dynamodb_lite::env` read from the
 //! environment (region, endpoint, credentials; no aws-config).
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
+use aws_sdk_dynamodb::config::{AppName, BehaviorVersion, Builder, Credentials, Region};
 pub use wristband_dynamodb_lite::env::{AwsEnv, DEFAULT_REGION};
 
 /// A DynamoDB config builder with these settings and the latest behaviour version.
@@ -10,6 +10,8 @@ pub fn dynamodb_config(env: AwsEnv) -> Builder {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(env.region));
     builder.set_endpoint_url(env.endpoint_url);
+    // `app/<function>` in the user agent: which function made the call.
+    builder.set_app_name(env.app_name.and_then(|name| AppName::new(name).ok()));
     if let Some(keys) = env.credentials {
         let mut creds = Credentials::builder()
             .access_key_id(keys.access_key_id)

@@ -111,6 +111,7 @@ fn dynamodb(endpoint: String, roots: https::Roots) -> aws_sdk_dynamodb::Client {
             session_token: Some("session-token-from-the-environment".into()),
             account_id: None,
         }),
+        app_name: Some("wristband-LoginFunction-1x".into()),
     };
     let conf = dynamodb_config(env)
         .http_client(https::client(roots))
@@ -181,6 +182,11 @@ async fn sdk_requests_go_over_verified_tls_as_http1() {
             "{head}"
         );
         assert!(head.contains(&format!("\r\nhost: localhost:{}\r\n", server.port)));
+        assert!(
+            head.lines().any(|l| l.starts_with("x-amz-user-agent:")
+                && l.contains(" app/wristband-loginfunction-1x")),
+            "the function's name as the app name: {head}"
+        );
     }
 }
 

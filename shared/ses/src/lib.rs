@@ -82,14 +82,16 @@ impl SesMailer {
         let aws = AwsEnv::from_vars(&var);
         let endpoint = configured_endpoint(&var, &[ENDPOINT_VAR])
             .unwrap_or_else(|| default_endpoint(&aws.region));
-        Self::new(
+        let mut mailer = Self::new(
             mail_from,
             &endpoint,
             aws.region,
             aws.credentials,
             roots,
             policy,
-        )
+        )?;
+        mailer.http = mailer.http.with_app_name(aws.app_name.as_deref());
+        Ok(mailer)
     }
 
     /// Refuses a blank `mail_from` and an endpoint that is not `http(s)://host[:port]`.

@@ -290,6 +290,33 @@ async fn one_signed_post_with_the_send_email_json() {
 }
 
 #[tokio::test]
+async fn the_function_name_travels_in_the_user_agent() {
+    let server = server(vec![OK, OK]).await;
+    for (function, agent) in [
+        (None, "wristband"),
+        (
+            Some("stack-EmailFunction-9Xy"),
+            "wristband app/stack-EmailFunction-9Xy",
+        ),
+    ] {
+        let vars = |key: &str| match key {
+            "AWS_ENDPOINT_URL_SESV2" => Some(server.url.clone()),
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".into()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".into()),
+            "AWS_LAMBDA_FUNCTION_NAME" => function.map(str::to_owned),
+            _ => None,
+        };
+        SesMailer::from_vars("no-reply@example.com", vars, Roots::Platform, quick())
+            .unwrap()
+            .send(&mail())
+            .await
+            .expect("sent");
+        let seen = server.seen.lock().unwrap().clone();
+        assert_eq!(seen.last().unwrap().header("user-agent"), Some(agent));
+    }
+}
+
+#[tokio::test]
 async fn a_500_is_retried() {
     let server = server(vec![Reply::Status(500, "{}", &[]), OK]).await;
     mailer(&server.url, Some(keys(None)))
