@@ -30,6 +30,7 @@ BRIDGE_PGID=""
 WATCH_LOG="$LOG_DIR/cargo-lambda-watch.log"
 STATIC_PGID=""
 OWN_PGID=""
+RECORDER_PGID=""
 DDB_LOG="$LOG_DIR/dynamodb-local.log"
 SES_LOG="$LOG_DIR/ses-local.log"
 STAGE="setup"
@@ -42,6 +43,9 @@ cleanup() {
   fi
   if [ -n "$STATIC_PGID" ]; then
     wb_kill_group "$STATIC_PGID" 5
+  fi
+  if [ -n "$RECORDER_PGID" ]; then
+    wb_kill_group "$RECORDER_PGID" 5
   fi
   if [ -n "$OWN_PGID" ]; then
     wb_kill_group "$OWN_PGID" 10
@@ -125,6 +129,9 @@ cargo fmt --all -- --check
 stage "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+stage "IAM policy evaluator: its own tests (scripts/test_iam_check.py)"
+.tools/venv/bin/python scripts/test_iam_check.py 2>&1 | tee -a "$LOG_DIR/tests.log"
+
 stage "fuzz smoke pass: regression inputs, then ${FUZZ_SMOKE_SECONDS:-20}s per target"
 bash scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-20}"
 
@@ -150,10 +157,22 @@ export JWT_SECRET
 # The second factor's key for this run (login-mfa and mfa refuse to start without it).
 MFA_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
 export MFA_ENCRYPTION_KEY
-export AWS_ENDPOINT_URL="http://127.0.0.1:$DDB_PORT"
-# Mail goes to the emulator (SES's own variable: AWS_ENDPOINT_URL stays DynamoDB Local's);
-# the e2e tests read the links from its GET /store.
-export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SES_PORT"
+# Every AWS call of the functions from here on goes through a recording proxy in front of
+# DynamoDB Local and the SES emulator (scripts/aws-recorder.py): the functions name
+# themselves in the user agent (app/<function>), and the IAM stage at the end holds
+# template.yaml's policies to the record.
+AWS_CALLS="$LOG_DIR/aws-calls.jsonl"
+RECORDER_PORT="$(wb_free_port)"
+wb_spawn "$LOG_DIR/recorder.pid" "$LOG_DIR/aws-recorder.log" python3 scripts/aws-recorder.py \
+  --port "$RECORDER_PORT" --dynamodb "http://127.0.0.1:$DDB_PORT" --ses "http://127.0.0.1:$SES_PORT" \
+  --record "$AWS_CALLS"
+RECORDER_PGID="$(cat "$LOG_DIR/recorder.pid")"
+for _ in $(seq 1 50); do wb_port_open "$RECORDER_PORT" && break; sleep 0.2; done
+wb_port_open "$RECORDER_PORT" || wb_die "the recording proxy did not listen"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$RECORDER_PORT"
+# Mail goes to the emulator through the same proxy (SES's own variable); the e2e tests read
+# the links from the emulator's GET /store directly.
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$RECORDER_PORT"
 export WRISTBAND_E2E_SES_URL="http://127.0.0.1:$SES_PORT"
 export APP_URL="http://localhost:3000"
 export MAIL_FROM="no-reply@wristband.test"
@@ -222,8 +241,8 @@ export OWN_TARGET="$ROOT/target/own-function"
 OWN_PORT="$(wb_free_port)"
 # shellcheck disable=SC2016 # expanded by the child shell
 wb_spawn "$LOG_DIR/own.pid" "$LOG_DIR/own-function-watch.log" bash -c \
-  'cd "$0" && CARGO_TARGET_DIR="$OWN_TARGET" exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --disable-cors --ignore-changes' \
-  "$OWN_DIR" "$OWN_PORT"
+  'cd "$0" && CARGO_TARGET_DIR="$OWN_TARGET" AWS_ENDPOINT_URL="$2" exec cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$1" --disable-cors --ignore-changes' \
+  "$OWN_DIR" "$OWN_PORT" "http://127.0.0.1:$DDB_PORT"
 OWN_PGID="$(cat "$LOG_DIR/own.pid")"
 deadline=$((SECONDS + WATCH_READY_TIMEOUT))
 until wb_http_status GET "http://127.0.0.1:$OWN_PORT/orders" 60 >/dev/null; do
@@ -370,6 +389,14 @@ stage "make run stops everything on SIGTERM / SIGINT to its process group"
 bash scripts/test-make-run.sh 2>&1 | tee "$LOG_DIR/make-run.log"
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (make run)\n", n }' \
   "$LOG_DIR/make-run.log" >>"$LOG_DIR/tests.log"
+
+stage "IAM: every recorded call allowed by its function's policy in template.yaml, every grant used"
+# The record holds every call of the stages above (e2e, smoke, Authlib, pyotp, events,
+# schemathesis, the EdDSA/ES256 stacks, the browser walks). A user's own function
+# (examples/own-function) has no policy of ours and called DynamoDB Local directly.
+.tools/venv/bin/python scripts/iam-check.py --template template.yaml "$AWS_CALLS" 2>&1 | tee "$LOG_DIR/iam-check.log"
+awk '/^iam-check: every call allowed/ { print "test result: ok. 1 passed; 0 failed (iam)" }' \
+  "$LOG_DIR/iam-check.log" >>"$LOG_DIR/tests.log"
 
 stage "cfn-lint template.yaml"
 cfn-lint template.yaml
