@@ -10,9 +10,11 @@ function's policy in template.yaml to that record.
 One line:
   {"app": "login", "service": "dynamodb", "operation": "TransactWriteItems",
    "action": "dynamodb:PutItem", "table": "e2e-users-1a2b", "index": null,
-   "leading_keys": ["user#ann"], "status": 200}
+   "leading_keys": ["user#ann"], "status": 200, "call": 17}
   {"app": "register", "service": "ses", "operation": "SendEmail", "action": "ses:SendEmail",
-   "from_address": "no-reply@wristband.test", "status": 200}
+   "from_address": "no-reply@wristband.test", "status": 200, "call": 18}
+
+`call` numbers the requests: the lines of one transaction or batch share it.
 
 A transaction is recorded item by item under the actions IAM authorizes it by (PutItem,
 UpdateItem, DeleteItem, ConditionCheckItem; GetItem for TransactGetItems); a batch under
@@ -176,6 +178,8 @@ def address_of(from_field: str) -> str:
 
 
 def make_handler(upstreams: Upstreams, schemas: KeySchemas, record, lock, capacity: bool):
+    calls = iter(range(1, 1 << 62))
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body leave in one segment, at once (no 40 ms of Nagle and delayed
@@ -242,8 +246,9 @@ def make_handler(upstreams: Upstreams, schemas: KeySchemas, record, lock, capaci
                     pass
             if entries:
                 with lock:
+                    call = next(calls)
                     for i, entry in enumerate(entries):
-                        entry = {"app": app, **entry, "status": status}
+                        entry = {"app": app, **entry, "status": status, "call": call}
                         if consumed is not None and i == 0:
                             entry["consumed_capacity"] = consumed
                         record.write(json.dumps(entry) + "\n")

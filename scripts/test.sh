@@ -165,7 +165,7 @@ AWS_CALLS="$LOG_DIR/aws-calls.jsonl"
 RECORDER_PORT="$(wb_free_port)"
 wb_spawn "$LOG_DIR/recorder.pid" "$LOG_DIR/aws-recorder.log" python3 scripts/aws-recorder.py \
   --port "$RECORDER_PORT" --dynamodb "http://127.0.0.1:$DDB_PORT" --ses "http://127.0.0.1:$SES_PORT" \
-  --record "$AWS_CALLS"
+  --record "$AWS_CALLS" --capacity
 RECORDER_PGID="$(cat "$LOG_DIR/recorder.pid")"
 for _ in $(seq 1 50); do wb_port_open "$RECORDER_PORT" && break; sleep 0.2; done
 wb_port_open "$RECORDER_PORT" || wb_die "the recording proxy did not listen"
@@ -212,13 +212,19 @@ start_watch
 
 stage "end-to-end tests"
 WRISTBAND_E2E_URL="http://127.0.0.1:$WATCH_PORT" WRISTBAND_E2E_WATCH_LOG="$WATCH_LOG" \
-  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa --test passkeys 2>&1 | tee -a "$LOG_DIR/tests.log"
+  WRISTBAND_ADMIN="$CARGO_TARGET/debug/wristband-admin" \
+  cargo test -p wristband-e2e --test http --test attacks --test audit --test oauth --test session_cap --test accounts --test mfa --test passkeys --test admin 2>&1 | tee -a "$LOG_DIR/tests.log"
 
 stage "smoke test: scripts/smoke.sh, what a user runs after sam deploy (HS256)"
 bash scripts/smoke.sh "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/smoke.log"
 # One line for the summary: the smoke steps count as tests.
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (smoke)\n", n }' \
   "$LOG_DIR/smoke.log" >>"$LOG_DIR/tests.log"
+
+stage "cost per flow: AWS calls and DynamoDB units of each flow, from the record"
+# docs/performance.md's cost table is computed from these counts (scripts/cost-flows.py).
+python3 scripts/cost-flows.py "http://127.0.0.1:$WATCH_PORT" "$AWS_CALLS" "$WRISTBAND_E2E_SES_URL" \
+  "$LOG_DIR/cost-flows.json" 3
 
 stage "introspection from a standard OAuth client library (Authlib)"
 .tools/venv/bin/python scripts/introspect-with-authlib.py "http://127.0.0.1:$WATCH_PORT" 2>&1 | tee -a "$LOG_DIR/tests.log"

@@ -372,3 +372,88 @@ async fn account_events_are_audited_without_links_or_tokens() {
         "the refused link is audited"
     );
 }
+
+/// `POST /email/verification` answers 202 (within the per-address minute it sends
+/// nothing more, and says so to nobody), and `PUT /email` moves the account to a new
+/// address only when that address's link is spent; the old address gets a notice and is
+/// free again.
+#[tokio::test]
+async fn a_resend_and_a_change_of_address() {
+    let name = unique("move");
+    let old = format!("{name}@example.com");
+    register_with_email(&name, &old).await;
+    let (access, _) = tokens(&name, PASSWORD).await;
+    let (status, json) = call(Method::POST, "/email/verification", Some(&access), None).await;
+    assert_eq!(status, 202, "{json}");
+    assert_eq!(
+        verify(&link_token(&old, "/verify-email").await).await.0,
+        200
+    );
+
+    let new = format!("{name}-new@example.com");
+    let body = json!({"email": new, "password": PASSWORD});
+    let (status, json) = call(Method::PUT, "/email", Some(&access), Some(body)).await;
+    assert_eq!(status, 202, "{json}");
+    let (_, account) = call(Method::GET, "/account", Some(&access), None).await;
+    assert_eq!(
+        account["email"],
+        old.as_str(),
+        "unchanged until the link is spent"
+    );
+    let (status, json) = verify(&link_token(&new, "/verify-email").await).await;
+    assert_eq!(
+        (status, json),
+        (
+            StatusCode::OK,
+            json!({"email": new, "email_verified": true})
+        )
+    );
+    let (_, account) = call(Method::GET, "/account", Some(&access), None).await;
+    assert_eq!(account["email"], new.as_str());
+    assert!(
+        inbox(&old).await.len() >= 2,
+        "the link and the notice went to the old address"
+    );
+    // The old address is free again: another account can take it.
+    register_with_email(&unique("taker"), &old).await;
+}
+
+/// Deleting an account with a link still unspent removes the link too: it no longer
+/// verifies anything, also after the name is registered again.
+#[tokio::test]
+async fn deletion_removes_a_pending_link() {
+    let name = unique("pending");
+    let email = format!("{name}@example.com");
+    register_with_email(&name, &email).await;
+    let pending = link_token(&email, "/verify-email").await;
+    let (access, _) = tokens(&name, PASSWORD).await;
+    let body = json!({"password": PASSWORD});
+    let (status, json) = call(Method::DELETE, "/account", Some(&access), Some(body)).await;
+    assert_eq!(status, 204, "{json}");
+    assert_eq!(verify(&pending).await.0, 400);
+}
+
+/// `POST /password` with a fresh token ends the account's other sessions, and the new
+/// password is the one that works.
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions() {
+    let name = unique("chpw");
+    register_with_email(&name, &format!("{name}@example.com")).await;
+    let (other, other_refresh) = tokens(&name, PASSWORD).await;
+    let (current, _) = tokens(&name, PASSWORD).await;
+    let body = json!({"old_password": PASSWORD, "new_password": NEW_PASSWORD});
+    let (status, json) = call(Method::POST, "/password", Some(&current), Some(body)).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        call(Method::GET, "/protected", Some(&other), None).await.0,
+        401
+    );
+    assert_eq!(
+        call(Method::POST, "/refresh", Some(&other_refresh), None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(login(&name, PASSWORD).await.0, 401);
+    assert_eq!(login(&name, NEW_PASSWORD).await.0, 200);
+}

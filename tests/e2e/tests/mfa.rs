@@ -507,3 +507,37 @@ fn holds_word(line: &str, word: &str) -> bool {
         !before.is_some_and(part_of_word) && !after.is_some_and(part_of_word)
     })
 }
+
+/// A login with a second factor past MAX_SESSIONS_PER_USER (the stack runs with 100) ends
+/// the least recently used session, as a password login does: the session is made by
+/// `/login/mfa`, which then ends the oldest.
+#[tokio::test]
+async fn a_second_factor_login_past_the_cap_ends_the_oldest_session() {
+    let name = unique("mfa-cap");
+    let credentials = wristband_e2e::register(&name).await;
+    let oldest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut newest = String::new();
+    for _ in 0..99 {
+        newest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
+    }
+    let (status, enrolment) = call(Method::POST, "/mfa/totp", Some(&newest), None).await;
+    assert_eq!(status, 200, "{enrolment}");
+    let secret = base32_decode(enrolment["secret"].as_str().unwrap());
+    let body = json!({"code": code(&secret, step_at(now()))});
+    let (status, confirmed) =
+        call(Method::POST, "/mfa/totp/confirm", Some(&newest), Some(body)).await;
+    assert_eq!(status, 200, "{confirmed}");
+    let recovery = confirmed["recovery_codes"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(Method::GET, "/protected", Some(&oldest), None).await.0,
+        200
+    );
+    let (status, tokens) = login_mfa(&mfa_token(&name).await, &recovery).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, refused) = call(Method::GET, "/protected", Some(&oldest), None).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_revoked"))
+    );
+}

@@ -292,3 +292,37 @@ async fn the_log_holds_events_and_no_credential() {
         assert!(events.contains(expected), "no {expected} in {events:?}");
     }
 }
+
+/// A passkey login past MAX_SESSIONS_PER_USER (the stack runs with 100) ends the least
+/// recently used session, as a password login does: the session cap holds for every way
+/// in (also what lets the IAM stage see login-passkey end a session).
+#[tokio::test]
+async fn a_passkey_login_past_the_cap_ends_the_oldest_session() {
+    let name = unique("pk-cap");
+    let credentials = wristband_e2e::register(&name).await;
+    let oldest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
+    // Session timestamps are whole seconds: the first is the oldest by a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut newest = String::new();
+    for _ in 0..99 {
+        newest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
+    }
+    let mut auth = authenticator(Key::es256());
+    let (status, created) = register_passkey(&newest, &mut auth).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        call(Method::GET, "/protected", Some(&oldest), None).await.0,
+        200
+    );
+    let (status, login) = passkey_login(&mut auth).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let (status, refused) = call(Method::GET, "/protected", Some(&oldest), None).await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_revoked"))
+    );
+    assert_eq!(
+        call(Method::GET, "/protected", Some(&newest), None).await.0,
+        200
+    );
+}
