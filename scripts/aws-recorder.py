@@ -128,12 +128,19 @@ def query_key(body: dict, hash_key: str | None) -> list[str]:
 
 
 def dynamodb_entries(operation: str, body: dict, schemas: KeySchemas, headers: dict) -> list[dict]:
-    def entry(action, table, keys, index=None):
-        return {"service": "dynamodb", "operation": operation, "action": "dynamodb:" + action,
-                "table": table, "index": index, "leading_keys": keys}
+    def entry(action, table, keys, index=None, consistent=None):
+        out = {"service": "dynamodb", "operation": operation, "action": "dynamodb:" + action,
+               "table": table, "index": index, "leading_keys": keys}
+        if consistent is not None:
+            out["consistent"] = bool(consistent)  # a read's ConsistentRead (its units)
+        return out
 
     hk = lambda table: schemas.hash_key(table, headers)  # noqa: E731
-    if operation in ("GetItem", "UpdateItem", "DeleteItem"):
+    if operation == "GetItem":
+        table = body.get("TableName")
+        return [entry(operation, table, key_value(body.get("Key"), hk(table)),
+                      consistent=body.get("ConsistentRead", False))]
+    if operation in ("UpdateItem", "DeleteItem"):
         table = body.get("TableName")
         return [entry(operation, table, key_value(body.get("Key"), hk(table)))]
     if operation == "PutItem":
@@ -143,11 +150,13 @@ def dynamodb_entries(operation: str, body: dict, schemas: KeySchemas, headers: d
         table = body.get("TableName")
         # An index's partition key is not the table's: IAM's LeadingKeys is the table's.
         keys = [] if body.get("IndexName") else query_key(body, hk(table))
-        return [entry(operation, table, keys, body.get("IndexName"))]
+        return [entry(operation, table, keys, body.get("IndexName"), body.get("ConsistentRead", False))]
     if operation == "Scan":
-        return [entry(operation, body.get("TableName"), [], body.get("IndexName"))]
+        return [entry(operation, body.get("TableName"), [], body.get("IndexName"),
+                      body.get("ConsistentRead", False))]
     if operation == "BatchGetItem":
-        return [entry(operation, table, [v for k in spec.get("Keys", []) for v in key_value(k, hk(table))])
+        return [entry(operation, table, [v for k in spec.get("Keys", []) for v in key_value(k, hk(table))],
+                      consistent=spec.get("ConsistentRead", False))
                 for table, spec in (body.get("RequestItems") or {}).items()]
     if operation == "BatchWriteItem":
         out = []
@@ -166,7 +175,8 @@ def dynamodb_entries(operation: str, body: dict, schemas: KeySchemas, headers: d
             for kind, spec in item.items():
                 table = spec.get("TableName")
                 source = spec.get("Item") if kind == "Put" else spec.get("Key")
-                out.append(entry(TRANSACT_ACTIONS.get(kind, kind), table, key_value(source, hk(table))))
+                out.append(entry(TRANSACT_ACTIONS.get(kind, kind), table, key_value(source, hk(table)),
+                                 consistent=True if kind == "Get" else None))
         return out
     return [entry(operation, body.get("TableName"), [])]
 

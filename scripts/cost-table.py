@@ -145,7 +145,7 @@ def main() -> None:
           f"**{money(month + own)}** |")
     for tier, (free, price) in COGNITO.items():
         cost = max(0, 100_000 - free) * price
-        print(f"| Amazon Cognito {tier} ({money(price)} per MAU over {free:,}) + the same API requests "
+        print(f"| Amazon Cognito {tier} (${price} per MAU over {free:,}) + the same API requests "
               f"(JWT authorizer: no Lambda) | **{money(cost + own)}** |")
 
 
