@@ -10,7 +10,7 @@ help: ## List targets
 run: ## Run the API locally: DynamoDB Local :8000, SES emulator :8005, cargo lambda watch :9000 (WATCH_PORT overrides)
 	bash scripts/run.sh
 
-test: ## fmt, clippy, unit/integration/e2e tests on free ports, fuzz smoke pass, cfn-lint
+test: ## fmt, clippy, unit/integration/e2e tests on free ports, fuzz smoke pass, arm64 artifacts (sam build, zips, qemu), cfn-lint
 	bash scripts/test.sh
 
 bench: ## Benchmarks vs the Flask peer (../shared/peer): criterion, HTTP load, cold start, zips
@@ -19,7 +19,7 @@ bench: ## Benchmarks vs the Flask peer (../shared/peer): criterion, HTTP load, c
 fuzz: ## cargo fuzz: every target for FUZZ_SECONDS (default 600) each; regressions first
 	bash scripts/fuzz.sh $${FUZZ_SECONDS:-600}
 
-tools: ## Install cargo-lambda, cfn-lint, DynamoDB Local, the SES emulator, Java 17 into .tools/ (idempotent)
+tools: ## Install cargo-lambda, cfn-lint, SAM CLI, DynamoDB Local, the SES emulator, Java 17 into .tools/ (idempotent)
 	bash scripts/tools.sh
 
 lint: ## cargo fmt --check and clippy -D warnings

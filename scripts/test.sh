@@ -2,7 +2,9 @@
 # `make test`: the single unattended entry point (CI=true, no TTY).
 #   fmt, clippy, unit + integration tests against a private DynamoDB Local and SES
 #   emulator, end-to-end tests against a private `cargo lambda watch`, a fuzz smoke pass
-#   (scripts/fuzz.sh: regression inputs, then FUZZ_SMOKE_SECONDS per target), cfn-lint.
+#   (scripts/fuzz.sh: regression inputs, then FUZZ_SMOKE_SECONDS per target), the
+#   deployable arm64 artifacts (sam build, zip budgets, booted under qemu-aarch64),
+#   cfn-lint and sam validate --lint.
 # Uses OS-chosen free ports, so it never collides with a running `make run`.
 # Everything it starts runs in its own process group and is stopped on exit,
 # also when a stage fails.
@@ -207,6 +209,29 @@ wb_info "tables: $USERS_TABLE, $REVOKED_TOKENS_TABLE, $SESSIONS_TABLE"
 cargo run -q -p create-tables
 cargo build --bins
 
+stage "deployable artifacts: sam build --beta-features (arm64), zips, qemu boot"
+# What a user deploys, built the way the user builds it (docs/deploy.md): SAM CLI runs
+# `cargo lambda build --release --arm64 --bin <fn>` for each function of template.yaml
+# (in CARGO_TARGET, like every other build here). Then scripts/check-artifacts.py: every
+# function has its aarch64 bootstrap, each zip (SAM's own) is within its budget, and each
+# bootstrap boots under qemu-aarch64 against a Runtime API emulator and answers its events/
+# as docs/api.md says, in this environment (fresh tables); then register -> login ->
+# /protected -> logout through the arm64 binaries against DynamoDB Local.
+# The build folder is the worktree's own (target/ is git-ignored), never .aws-sam/.
+SAM_BUILD_DIR="$ROOT/target/sam-build"
+sam_started=$SECONDS
+if ! SAM_CLI_TELEMETRY=0 "$SAM_CLI" build --beta-features --template-file template.yaml \
+  --build-dir "$SAM_BUILD_DIR" >"$LOG_DIR/sam-build.log" 2>&1; then
+  printf '\n--- last lines of %s ---\n' "$LOG_DIR/sam-build.log" >&2
+  tail -n 60 "$LOG_DIR/sam-build.log" >&2
+  wb_die "sam build --beta-features failed"
+fi
+wb_info "sam build --beta-features: $((SECONDS - sam_started)) s (log: $LOG_DIR/sam-build.log)"
+.tools/sam-venv/bin/python scripts/check-artifacts.py "$SAM_BUILD_DIR" "$LOG_DIR/artifacts" 2>&1 \
+  | tee "$LOG_DIR/artifacts.log"
+awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (artifacts)\n", n }' \
+  "$LOG_DIR/artifacts.log" >>"$LOG_DIR/tests.log"
+
 stage "cargo lambda watch (free port)"
 start_watch
 
@@ -404,8 +429,9 @@ stage "IAM: every recorded call allowed by its function's policy in template.yam
 awk '/^iam-check: every call allowed/ { print "test result: ok. 1 passed; 0 failed (iam)" }' \
   "$LOG_DIR/iam-check.log" >>"$LOG_DIR/tests.log"
 
-stage "cfn-lint template.yaml"
+stage "cfn-lint template.yaml, sam validate --lint"
 cfn-lint template.yaml
+SAM_CLI_TELEMETRY=0 "$SAM_CLI" validate --lint --region us-east-1 --template-file template.yaml
 
 # One closing line for every test run above (cargo's last line is often a 0-test doc run).
 stage "summary"

@@ -18,6 +18,11 @@
 #     reads the example's TOTP QR code back
 #   - the SES emulator aws-ses-v2-local (npm, pinned) into .tools/ses-local, for make run
 #     and make test (scripts/ses-local.sh); exports SES_LOCAL_BIN
+#   - AWS SAM CLI (PyPI aws-sam-cli, pinned) into its own venv .tools/sam-venv (it pins
+#     its own cfn-lint): make test builds the deployable artifacts with `sam build
+#     --beta-features` and validates the template; exports SAM_CLI
+#   - qemu-user and libc6-arm64-cross (apt-get) when missing: make test boots the arm64
+#     artifacts with qemu-aarch64 (loader and libc from /usr/aarch64-linux-gnu)
 
 # Major version of the java binary $1 (0 when missing): "17.0.15" -> 17, "1.8.0_392" -> 8.
 _wb_java_major() {
@@ -59,6 +64,8 @@ _wb_tools_main() {
   local pw_version="${PLAYWRIGHT_CORE_VERSION:-1.64.1}"
   local jsqr_version="${JSQR_VERSION:-1.4.0}"
   local ses_version="${AWS_SES_V2_LOCAL_VERSION:-2.10.2}"
+  local sam_venv="$tools/sam-venv"
+  local sam_version="${AWS_SAM_CLI_VERSION:-1.170}"
 
   mkdir -p "$tools"
 
@@ -143,6 +150,28 @@ _wb_tools_main() {
   SES_LOCAL_BIN="$tools/ses-local/node_modules/aws-ses-v2-local/dist/cli.js"
   export SES_LOCAL_BIN
 
+  # --- AWS SAM CLI (PyPI aws-sam-cli, its own venv) -------------------------------
+  # Not in .tools/venv: SAM pins its own cfn-lint, the template check pins another.
+  if [ ! -x "$sam_venv/bin/sam" ] \
+    || ! "$sam_venv/bin/python" -c 'import sys
+from importlib.metadata import version
+want = sys.argv[1].split(".")
+sys.exit(version("aws-sam-cli").split(".")[:len(want)] != want)' "$sam_version" 2>/dev/null; then
+    echo "==> tools: installing aws-sam-cli~=$sam_version (PyPI) into .tools/sam-venv"
+    if [ ! -x "$sam_venv/bin/python" ]; then
+      python3 -m venv "$sam_venv" || return 1
+    fi
+    "$sam_venv/bin/pip" install --disable-pip-version-check -q "aws-sam-cli~=$sam_version.0" || return 1
+  fi
+  SAM_CLI="$sam_venv/bin/sam"
+  export SAM_CLI
+
+  # --- qemu-aarch64 and the arm64 loader and libc (boot the arm64 artifacts) ------
+  if ! command -v qemu-aarch64 >/dev/null 2>&1 || [ ! -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
+    echo "==> tools: installing qemu-user and libc6-arm64-cross (apt-get)"
+    _wb_apt_install qemu-user libc6-arm64-cross || return 1
+  fi
+
   # --- Java >= 17 --------------------------------------------------------------
   local java_major
   java_major="$(_wb_java_major java)"
@@ -211,6 +240,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "    java:         $(java -version 2>&1 | head -n 1)"
   echo "    DynamoDB Local: $DYNAMODB_LOCAL_DIR"
   echo "    SES emulator: $SES_LOCAL_BIN"
+  echo "    SAM CLI:      $("$SAM_CLI" --version)"
+  echo "    qemu:         $(qemu-aarch64 --version | head -n 1)"
 else
   # Sourced: do not change the caller's shell options.
   _wb_tools_main || { echo "error: tool installation failed" >&2; return 1; }
