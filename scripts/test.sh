@@ -220,6 +220,13 @@ stage "deployable artifacts: sam build --beta-features (arm64), zips, qemu boot"
 # The build folder is the worktree's own (target/ is git-ignored), never .aws-sam/.
 SAM_BUILD_DIR="$ROOT/target/sam-build"
 sam_started=$SECONDS
+# First every binary in one cargo invocation, so that the fat-LTO links (most of a cold
+# build) run two at a time; SAM's per-function builds then find them fresh, and the
+# checker holds each of its bootstraps to this build's, byte for byte.
+if ! cargo lambda build --release --arm64 >"$LOG_DIR/cargo-lambda-build.log" 2>&1; then
+  tail -n 60 "$LOG_DIR/cargo-lambda-build.log" >&2
+  wb_die "cargo lambda build --release --arm64 failed"
+fi
 if ! SAM_CLI_TELEMETRY=0 "$SAM_CLI" build --beta-features --template-file template.yaml \
   --build-dir "$SAM_BUILD_DIR" >"$LOG_DIR/sam-build.log" 2>&1; then
   printf '\n--- last lines of %s ---\n' "$LOG_DIR/sam-build.log" >&2
@@ -227,7 +234,8 @@ if ! SAM_CLI_TELEMETRY=0 "$SAM_CLI" build --beta-features --template-file templa
   wb_die "sam build --beta-features failed"
 fi
 wb_info "sam build --beta-features: $((SECONDS - sam_started)) s (log: $LOG_DIR/sam-build.log)"
-.tools/sam-venv/bin/python scripts/check-artifacts.py "$SAM_BUILD_DIR" "$LOG_DIR/artifacts" 2>&1 \
+CARGO_LAMBDA_DIR="$CARGO_TARGET/lambda" \
+  .tools/sam-venv/bin/python scripts/check-artifacts.py "$SAM_BUILD_DIR" "$LOG_DIR/artifacts" 2>&1 \
   | tee "$LOG_DIR/artifacts.log"
 awk '/^ok [0-9]+ - / { n++ } END { printf "test result: ok. %d passed; 0 failed (artifacts)\n", n }' \
   "$LOG_DIR/artifacts.log" >>"$LOG_DIR/tests.log"
