@@ -147,3 +147,23 @@ pub async fn authorize(access: &str) -> Value {
     });
     invoke_authorizer(&event).await
 }
+
+/// A login with `username` and `password`, whatever it answers: status and body.
+pub async fn try_login(username: &str, password: &str) -> (StatusCode, Value) {
+    let body = json!({"username": username, "password": password});
+    call(Method::POST, "/login", None, Some(body)).await
+}
+
+/// `wristband-admin roles <username> set <roles>` (`WRISTBAND_ADMIN`), as an operator
+/// gives an account its roles.
+pub fn set_roles(username: &str, roles: &str) {
+    let out = std::process::Command::new(var("WRISTBAND_ADMIN"))
+        .args(["roles", username, "set", roles])
+        .output()
+        .expect("wristband-admin runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

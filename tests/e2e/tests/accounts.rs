@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use wristband_e2e::{call, client, unique, var, PASSWORD};
+use wristband_e2e::{call, client, try_login as login, unique, var, PASSWORD};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
@@ -57,11 +57,6 @@ async fn register_with_email(username: &str, email: &str) {
     let body = json!({"username": username, "password": PASSWORD, "email": email});
     let (status, json) = call(Method::POST, "/register", None, Some(body)).await;
     assert_eq!(status, 201, "{json}");
-}
-
-async fn login(username: &str, password: &str) -> (StatusCode, Value) {
-    let body = json!({"username": username, "password": password});
-    call(Method::POST, "/login", None, Some(body)).await
 }
 
 async fn tokens(username: &str, password: &str) -> (String, String) {

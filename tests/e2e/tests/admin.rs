@@ -5,33 +5,15 @@
 //! function call (every grant of its policy used).
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-use wristband_e2e::{call, login, register, token, unique, var, PASSWORD};
+use serde_json::json;
+use wristband_e2e::{call, login, register, set_roles, token, try_login, unique, PASSWORD};
 
 /// A new user with the `admin` role, logged in: its access token.
 async fn administrator() -> String {
     let name = unique("admin");
     let credentials = register(&name).await;
-    let out = std::process::Command::new(var("WRISTBAND_ADMIN"))
-        .args(["roles", &name, "set", "admin"])
-        .output()
-        .expect("wristband-admin runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    set_roles(&name, "admin");
     token(&login(&credentials).await, "access_token")
-}
-
-async fn login_status(username: &str) -> (StatusCode, Value) {
-    call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": username, "password": PASSWORD})),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -117,7 +99,7 @@ async fn an_administrator_manages_an_account_over_http() {
     );
     let (status, _) = call(Method::POST, "/refresh", Some(&refresh), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = login_status(&name).await;
+    let (status, body) = try_login(&name, PASSWORD).await;
     assert_eq!(
         (status, body["error"].clone()),
         (StatusCode::FORBIDDEN, json!("account_disabled"))
@@ -166,7 +148,7 @@ async fn an_administrator_manages_an_account_over_http() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = call(Method::GET, "/protected", Some(&live), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = login_status(&name).await;
+    let (status, _) = try_login(&name, PASSWORD).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     register(&name).await;
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use wristband_core::mfa::{code_at, step_at};
-use wristband_e2e::{authorize, call, call_with_headers, claims, unique, var, PASSWORD};
+use wristband_e2e::{
+    authorize, call, call_with_headers, claims, try_login as login, unique, var, PASSWORD,
+};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -58,16 +60,6 @@ fn base32_decode(text: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-async fn login(name: &str, password: &str) -> (StatusCode, Value) {
-    call(
-        Method::POST,
-        "/login",
-        None,
-        Some(json!({"username": name, "password": password})),
-    )
-    .await
 }
 
 /// Step one for an account with a factor: its `mfa_token`.

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use wristband_e2e::{client, login, register, token, unique, var};
+use wristband_e2e::{client, login, register, set_roles, token, unique, var};
 
 async fn call(
     method: Method,
@@ -27,15 +27,7 @@ async fn call(
 async fn user(roles: &str) -> (String, String, String) {
     let name = unique("orders");
     let credentials = register(&name).await;
-    let out = std::process::Command::new(var("WRISTBAND_ADMIN"))
-        .args(["roles", &name, "set", roles])
-        .output()
-        .expect("wristband-admin runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    set_roles(&name, roles);
     let tokens = login(&credentials).await;
     (
         name,
