@@ -36,7 +36,6 @@ from them (USERS_TABLE, MAIL_FROM, ...), as make test exports them for the funct
 """
 import argparse
 import collections
-import fnmatch
 import json
 import os
 import re
@@ -242,7 +241,7 @@ def allowed(statements: list[dict], action: str, resource: str, context: dict) -
 # ------------------------------------------------------------------ the record
 
 
-def requests_of(call: dict, tables: dict[str, str]) -> list[tuple[str, str, dict]]:
+def requests_of(call: dict) -> list[tuple[str, str, dict]]:
     """One recorded call as IAM authorizes it: [(action, resource ARN, context)]."""
     if call["service"] == "dynamodb":
         table = call.get("table") or ""
@@ -299,7 +298,7 @@ def check(policies: dict[str, list[dict]], calls: list[dict]) -> tuple[list[str]
             continue
         statements = policies[app]
         summary[app][call["action"]] += 1
-        for action, resource, context in requests_of(call, {}):
+        for action, resource, context in requests_of(call):
             if not allowed(statements, action, resource, context):
                 problems.append(f"{app}: {action} on {resource} with {context or 'no condition keys'} "
                                 f"is not allowed by its policy ({call.get('operation')})")
