@@ -167,3 +167,17 @@ pub fn set_roles(username: &str, roles: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Logs `credentials` in `count` times (at least once): the first session is older than
+/// the others by a second, as session timestamps are whole seconds, so it is the one the
+/// session cap (`MAX_SESSIONS_PER_USER`) ends first. Answers the access tokens of the
+/// oldest session and of the newest.
+pub async fn sessions(credentials: &Value, count: usize) -> (String, String) {
+    let oldest = token(&login(credentials).await, "access_token");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut newest = oldest.clone();
+    for _ in 1..count {
+        newest = token(&login(credentials).await, "access_token");
+    }
+    (oldest, newest)
+}

@@ -300,13 +300,8 @@ async fn the_log_holds_events_and_no_credential() {
 async fn a_passkey_login_past_the_cap_ends_the_oldest_session() {
     let name = unique("pk-cap");
     let credentials = wristband_e2e::register(&name).await;
-    let oldest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
-    // Session timestamps are whole seconds: the first is the oldest by a second.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let mut newest = String::new();
-    for _ in 0..99 {
-        newest = wristband_e2e::token(&wristband_e2e::login(&credentials).await, "access_token");
-    }
+    // At the cap: the passkey login is the 101st session.
+    let (oldest, newest) = wristband_e2e::sessions(&credentials, 100).await;
     let mut auth = authenticator(Key::es256());
     let (status, created) = register_passkey(&newest, &mut auth).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");

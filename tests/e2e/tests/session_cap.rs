@@ -4,13 +4,11 @@
 //! audit.rs: that suite reads the whole watch log, and 101 logins beside it would
 //! interleave the emulator's output with its lines.
 
-use std::time::Duration;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::Value;
-use wristband_e2e::{base, client, login, register, token, unique, var};
+use wristband_e2e::{base, client, register, sessions, unique, var};
 
 fn sid_of(token: &str) -> String {
     let payload = URL_SAFE_NO_PAD
@@ -25,13 +23,7 @@ async fn the_101st_login_evicts_and_audits_the_oldest_session() {
     let (base, client) = (base(), client());
     let name = unique("cap");
     let credentials = register(&name).await;
-    let first = token(&login(&credentials).await, "access_token");
-    // Session timestamps are whole seconds: the first is the oldest by a second.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let mut newest = String::new();
-    for _ in 0..100 {
-        newest = token(&login(&credentials).await, "access_token");
-    }
+    let (first, newest) = sessions(&credentials, 101).await;
 
     let r = client
         .get(format!("{base}/protected"))
