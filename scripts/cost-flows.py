@@ -13,6 +13,7 @@ Usage: cost-flows.py BASE_URL RECORD SES_URL OUT.json [N]
 """
 import collections
 import json
+import os
 import re
 import secrets
 import sys
@@ -55,9 +56,11 @@ def link_token(to, page):
     sys.exit(f"cost-flows: no {page} link for {to}")
 
 
-def lines():
-    with open(RECORD, encoding="utf-8") as f:
-        return f.readlines()
+def lines_after(offset: int) -> list[str]:
+    """The record's lines written after byte `offset` (the proxy appends whole lines)."""
+    with open(RECORD, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8").splitlines()
 
 
 def least_units(entry: dict) -> float:
@@ -80,10 +83,10 @@ class Meter:
         self.flows = collections.OrderedDict()
 
     def measure(self, name, fn, *args):
-        before = len(lines())
+        before = os.path.getsize(RECORD)
         out = fn(*args)
         time.sleep(0.2)  # a mail is sent before the answer; the record is flushed per call
-        new = [json.loads(line) for line in lines()[before:]]
+        new = [json.loads(line) for line in lines_after(before)]
         flow = self.flows.setdefault(name, {"runs": 0, "functions": set(),
                                             "dynamodb_calls": 0, "rru": 0.0, "wru": 0.0, "mails": 0})
         flow["runs"] += 1
