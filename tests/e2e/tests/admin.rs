@@ -104,6 +104,12 @@ async fn an_administrator_manages_an_account_over_http() {
         (status, body["error"].clone()),
         (StatusCode::FORBIDDEN, json!("account_disabled"))
     );
+    // A wrong password stays what it is: no hint that the account exists but is disabled.
+    let (status, body) = try_login(&name, "not the password at all").await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("invalid_credentials"))
+    );
 
     // Enable: a login works again; no earlier token comes back.
     let (status, user) = call(
